@@ -1,0 +1,5 @@
+import sys
+
+from aibrain.cli import main
+
+sys.exit(main())

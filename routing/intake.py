@@ -1,0 +1,101 @@
+"""The routing stage's loop: takes violations and camera health events off a queue and stores them.
+
+It runs on its own thread so a slow database never stalls inference; a failed write is retried
+with capped backoff and never dropped, so no incident detected is lost while the database is away.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from detector.violation import Violation
+from routing.dispatch import DispatchResult, Dispatcher
+from streams.backoff import Backoff
+from streams.health import HealthEvent
+
+log = logging.getLogger(__name__)
+
+IntakeItem = Violation | HealthEvent
+
+
+@dataclass
+class IntakeStats:
+    incidents: int = 0
+    camera_events: int = 0
+    write_retries: int = 0
+
+
+class RoutingIntake:
+    """Owns the unit of work for each violation: one `Dispatcher.dispatch` call, retried until stored.
+
+    >>> intake = RoutingIntake(dispatcher, stop)   # doctest: +SKIP
+    >>> intake.submit(violation); intake.start()   # doctest: +SKIP
+    """
+
+    def __init__(self, dispatcher: Dispatcher, stop: threading.Event,
+                 on_dispatched: Callable[[Violation, DispatchResult], None] | None = None,
+                 backoff: Backoff | None = None):
+        self._dispatcher = dispatcher
+        self._stop = stop
+        self._on_dispatched = on_dispatched
+        self._backoff = backoff or Backoff()
+        self._queue: queue.Queue[IntakeItem] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.stats = IntakeStats()
+
+    def submit(self, item: IntakeItem) -> None:
+        self._queue.put(item)
+
+    def pending(self) -> int:
+        return self._queue.unfinished_tasks
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="routing-intake", daemon=True)
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run(self) -> None:
+        # After stop, what is already queued is still written: detected incidents are never dropped.
+        while not (self._stop.is_set() and self._queue.empty()):
+            try:
+                item = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                self._store_until_done(item)
+            finally:
+                self._queue.task_done()
+
+    def _store_until_done(self, item: IntakeItem) -> None:
+        while True:
+            try:
+                self._store(item)
+                self._backoff.reset()
+                return
+            except Exception:
+                self.stats.write_retries += 1
+                delay = self._backoff.next_delay()
+                log.exception("camera %s: storing %s failed; retrying in %.1f s",
+                              item.camera_id, type(item).__name__, delay)
+                # Waits even when stopping: giving up would lose an incident already detected.
+                threading.Event().wait(delay)
+
+    def _store(self, item: IntakeItem) -> None:
+        if isinstance(item, HealthEvent):
+            self._dispatcher.record_camera_event(item)
+            self.stats.camera_events += 1
+            return
+        result = self._dispatcher.dispatch(item)
+        self.stats.incidents += 1
+        log.info("camera %s zone %s: %s incident %s -> grid %s, %s", item.camera_id, item.zone,
+                 item.kind.value, result.incident_id, result.grid_id,
+                 f"worker {result.worker_id}" if result.worker_id else "fallback queue (nobody on duty)")
+        if self._on_dispatched is not None:
+            self._on_dispatched(item, result)
