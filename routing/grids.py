@@ -1,0 +1,184 @@
+"""Grids (网格): the polygons a street is divided into, loaded from GeoJSON, and point lookup."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.validation import explain_validity
+
+_AREA_TYPES = ("Polygon", "MultiPolygon")
+
+Report = Callable[[str, str], None]  # (field path, message)
+
+
+@dataclass(frozen=True, slots=True)
+class GeoPoint:
+    """A WGS 84 position, longitude first (GeoJSON order)."""
+
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """One grid: its id and name from the feature's properties, its area in lon/lat."""
+
+    id: str
+    name: str
+    geometry: Polygon | MultiPolygon
+
+
+@dataclass(frozen=True, slots=True)
+class GridProblem:
+    """One thing wrong in a grids file, located by the field path inside it."""
+
+    file: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field}: {self.message}"
+
+
+class GridFileError(ValueError):
+    """A grids file that cannot be used; `problems` lists every fault found, not just the first."""
+
+    def __init__(self, problems: list[GridProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class GridMap(Mapping[str, Grid]):
+    """Grids by id, with point-in-grid lookup through an STR tree.
+
+    Where grids touch, a point on the shared edge belongs to the grid listed first in the file,
+    so the answer never depends on set ordering.
+
+    >>> square = Polygon([(0, 0), (1, 0), (1, 1), (0, 1)])
+    >>> GridMap([Grid("g1", "一网格", square)]).grid_at(0.5, 0.5).name
+    '一网格'
+    """
+
+    def __init__(self, grids: list[Grid]) -> None:
+        seen: set[str] = set()
+        for grid in grids:
+            if grid.id in seen:
+                raise ValueError(f"duplicate grid id {grid.id!r}")
+            seen.add(grid.id)
+        self._ordered = list(grids)
+        self._by_id = {grid.id: grid for grid in grids}
+        self._tree = shapely.STRtree([grid.geometry for grid in grids])
+
+    def __getitem__(self, grid_id: str) -> Grid:
+        return self._by_id[grid_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_id)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def grid_at(self, lon: float, lat: float) -> Grid | None:
+        """The grid containing (lon, lat), its boundary included; None outside every grid."""
+        hits = self._tree.query(shapely.Point(lon, lat), predicate="intersects")
+        return self._ordered[int(min(hits))] if len(hits) else None
+
+
+def load_grids(path: Path | str) -> GridMap:
+    """Read a GeoJSON FeatureCollection of Polygon/MultiPolygon features with `id` and `name`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GridFileError([GridProblem(str(path), "(file)", f"cannot read: {exc}")]) from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"(line {exc.lineno}, column {exc.colno})"
+        raise GridFileError([GridProblem(str(path), where, f"not JSON: {exc.msg}")]) from exc
+    return grids_from_geojson(data, source=str(path))
+
+
+def grids_from_geojson(data: Any, source: str = "<geojson>") -> GridMap:
+    """Build a GridMap from parsed GeoJSON; `source` names the file in problems."""
+    problems: list[GridProblem] = []
+
+    def problem(field: str, message: str) -> None:
+        problems.append(GridProblem(source, field, message))
+
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        problem("type", "expected a GeoJSON FeatureCollection")
+        raise GridFileError(problems)
+    features = data.get("features")
+    if not isinstance(features, list) or not features:
+        problem("features", "expected a non-empty list of features")
+        raise GridFileError(problems)
+
+    grids: list[Grid] = []
+    first_index: dict[str, int] = {}
+    for index, feature in enumerate(features):
+        grid = _grid_from_feature(feature, f"features[{index}]", problem)
+        if grid is None:
+            continue
+        if grid.id in first_index:
+            problem(f"features[{index}].properties.id",
+                    f"duplicate grid id {grid.id!r} (first at features[{first_index[grid.id]}])")
+            continue
+        first_index[grid.id] = index
+        grids.append(grid)
+    if problems:
+        raise GridFileError(problems)
+    return GridMap(grids)
+
+
+def _grid_from_feature(feature: Any, at: str, problem: Report) -> Grid | None:
+    """One feature as a Grid, or None after reporting each fault through `problem`."""
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        problem(f"{at}.type", "expected a GeoJSON Feature")
+        return None
+    ok = True
+    props = feature.get("properties")
+    if not isinstance(props, dict):
+        problem(f"{at}.properties", "expected an object with 'id' and 'name'")
+        props, ok = {}, False
+    grid_id, name = props.get("id"), props.get("name")
+    if props and not (isinstance(grid_id, str) and grid_id.strip()):
+        problem(f"{at}.properties.id", f"expected a non-empty string, got {grid_id!r}")
+        ok = False
+    if props and not (isinstance(name, str) and name.strip()):
+        problem(f"{at}.properties.name", f"expected a non-empty string, got {name!r}")
+        ok = False
+
+    geometry = _area(feature.get("geometry"), f"{at}.geometry", problem)
+    if not ok or geometry is None:
+        return None
+    return Grid(str(grid_id), str(name), geometry)
+
+
+def _area(raw: Any, at: str, problem: Report) -> Polygon | MultiPolygon | None:
+    if not isinstance(raw, dict) or raw.get("type") not in _AREA_TYPES:
+        got = raw.get("type") if isinstance(raw, dict) else raw
+        problem(f"{at}.type", f"expected Polygon or MultiPolygon, got {got!r}")
+        return None
+    try:
+        geometry = shape(raw)
+    except Exception as exc:  # shapely raises several types for malformed coordinates
+        problem(f"{at}.coordinates", f"malformed {raw['type']}: {exc}")
+        return None
+    if not isinstance(geometry, Polygon | MultiPolygon) or geometry.is_empty:
+        problem(f"{at}.coordinates", "empty geometry")
+        return None
+    min_lon, min_lat, max_lon, max_lat = geometry.bounds
+    if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
+        problem(f"{at}.coordinates", f"outside lon/lat range (bounds {geometry.bounds}); expected WGS 84")
+        return None
+    if not geometry.is_valid:
+        problem(f"{at}.coordinates", f"invalid polygon: {explain_validity(geometry)}")
+        return None
+    return geometry
