@@ -1,0 +1,53 @@
+"""Database engines and sessions: SQLite (WAL) by default, PostgreSQL (psycopg 3) in production."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str, *, busy_timeout_s: float = 30.0, echo: bool = False) -> Engine:
+    """An engine for `url`, tuned per backend.
+
+    SQLite: WAL (the detector's writes and the relay's reads do not block each other), foreign
+    keys enforced, and a busy timeout so concurrent writers wait instead of failing at once.
+    PostgreSQL: a plain `postgresql://` URL is given the psycopg 3 driver; pool pre-ping so a
+    restarted server costs one retry, not an error.
+
+    >>> make_engine("sqlite:///:memory:").dialect.name
+    'sqlite'
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(parsed, echo=echo, connect_args={"timeout": busy_timeout_s})
+        in_memory = parsed.database in (None, "", ":memory:")
+        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_s, wal=not in_memory))
+        return engine
+    if backend == "postgresql":
+        if parsed.get_driver_name() != "psycopg":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    raise ValueError(f"unsupported database backend {backend!r}; use sqlite:/// or postgresql+psycopg://")
+
+
+def _sqlite_pragmas(busy_timeout_s: float, wal: bool) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        finally:
+            cursor.close()
+
+    return on_connect
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to `engine`; objects stay readable after commit (results cross threads)."""
+    return sessionmaker(engine, expire_on_commit=False)
