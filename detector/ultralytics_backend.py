@@ -1,0 +1,47 @@
+"""Ultralytics backend for `.pt` checkpoints (custom-trained models, quick experiments).
+
+Ultralytics (and with it PyTorch) is an optional extra: it is imported only when this backend
+is built, so the ONNX serving path never pays for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detector.detections import Detections
+
+INSTALL_HINT = "pip install 'aibrain[ultralytics]'"
+BATCH_LIMIT = 32
+
+
+class UltralyticsBackend:
+    """A `.pt` model run by `ultralytics.YOLO`, with the interface of `OnnxBackend`.
+
+    >>> backend = UltralyticsBackend(Path("custom.pt"), device="cuda:0")  # doctest: +SKIP
+    """
+
+    def __init__(self, weights: Path, device: str | None = None, conf: float = 0.25, iou: float = 0.45,
+                 max_det: int = 300, imgsz: int = 640) -> None:
+        try:
+            from ultralytics import YOLO
+        except ImportError as exc:
+            raise ImportError(f"{weights}: .pt models need the Ultralytics extra: {INSTALL_HINT}") from exc
+        self.weights = Path(weights)
+        self._model = YOLO(str(self.weights))
+        self.class_names: dict[int, str] = {int(k): str(v) for k, v in self._model.names.items()}
+        self._predict_args: dict[str, Any] = {"conf": conf, "iou": iou, "max_det": max_det, "imgsz": imgsz,
+                                              "device": device, "verbose": False}
+
+    @property
+    def max_batch(self) -> int:
+        return BATCH_LIMIT
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        """Detections for each BGR image, in order."""
+        results = self._model.predict(list(images), **self._predict_args)
+        return [Detections(r.boxes.xyxy.cpu().numpy(), r.boxes.conf.cpu().numpy(),
+                           r.boxes.cls.cpu().numpy().astype(np.int64)) for r in results]
