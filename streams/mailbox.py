@@ -1,0 +1,105 @@
+"""One-slot mailboxes, one per camera, from which the inference loop takes batches."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+from streams.frame import Frame
+
+
+class LatestFrameSlots:
+    """Holds at most one frame per camera; readers put, the inference loop takes batches.
+
+    Live cameras `put_latest`: a newer frame replaces an unconsumed one (counted in `dropped`),
+    so a slow detector makes the service skip frames, never lag further behind. File replay
+    `put_wait`s for the slot to empty instead, so no frame is lost. One Condition guards all
+    slots, so `take_batch` can wait for "any camera has a frame".
+
+    >>> slots = LatestFrameSlots()
+    >>> import numpy as np
+    >>> img = np.zeros((2, 2, 3), np.uint8)
+    >>> slots.put_latest(Frame("a", 0, 1.0, 0.0, img, True))
+    >>> slots.put_latest(Frame("a", 1, 2.0, 0.1, img, False))
+    >>> [f.seq for f in slots.take_batch(max_batch=8, max_wait_s=0.0, timeout_s=0.0)], slots.dropped("a")
+    ([1], 1)
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._slots: dict[str, Frame] = {}  # insertion order = arrival order of waiting frames
+        self._dropped: Counter[str] = Counter()
+        self._closed = False
+
+    def put_latest(self, frame: Frame) -> None:
+        """Replace the camera's waiting frame, if any (a drop), and wake the consumer."""
+        with self._cond:
+            if self._slots.pop(frame.camera_id, None) is not None:
+                self._dropped[frame.camera_id] += 1
+            self._slots[frame.camera_id] = frame
+            self._cond.notify_all()
+
+    def put_wait(self, frame: Frame, stop: threading.Event, timeout_s: float) -> bool:
+        """Wait until the camera's slot is empty, then fill it; back-pressure for file replay.
+
+        Returns False, leaving the frame out, when `stop` is set, the slots are closed, or
+        `timeout_s` passes first; the caller retries or gives up. Wakes at least every 0.1 s
+        to look at `stop`, which is an Event of its own and cannot notify this Condition.
+        """
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while frame.camera_id in self._slots:
+                remaining = deadline - time.monotonic()
+                if self._closed or stop.is_set() or remaining <= 0:
+                    return False
+                self._cond.wait(min(remaining, 0.1))
+            if self._closed or stop.is_set():
+                return False
+            self._slots[frame.camera_id] = frame
+            self._cond.notify_all()
+            return True
+
+    def take_batch(self, max_batch: int, max_wait_s: float, timeout_s: float) -> list[Frame]:
+        """Up to `max_batch` frames from distinct cameras, oldest `ts` first; empties their slots.
+
+        Waits up to `timeout_s` for a first frame (returns [] if none or closed), then up to
+        `max_wait_s` longer for more cameras, returning early once `max_batch` are ready.
+        """
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._slots or self._closed, timeout_s):
+                return []
+            deadline = time.monotonic() + max_wait_s
+            while len(self._slots) < max_batch and not self._closed:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            batch = sorted(self._slots.values(), key=lambda f: f.ts)[:max_batch]
+            for frame in batch:
+                del self._slots[frame.camera_id]
+            # Producers blocked in put_wait may now fill their emptied slots.
+            self._cond.notify_all()
+            return batch
+
+    def dropped(self, camera_id: str) -> int:
+        """Frames of this camera replaced before the consumer took them."""
+        with self._cond:
+            return self._dropped[camera_id]
+
+    def pending(self) -> int:
+        """Cameras with a frame waiting."""
+        with self._cond:
+            return len(self._slots)
+
+    def close(self) -> None:
+        """Wake every waiter; later puts are refused by put_wait and takes return what is left."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
