@@ -37,7 +37,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for worker in config.workers:
         print(f"  worker {worker.id} ({worker.name}): grids {worker.grids}, shifts {worker.shifts}")
     for rule in config.rules:
-        print(f"  rule {rule.kind.value}: tags {rule.zone_tags}, dwell {rule.dwell_s:g} s, objects {list(rule.object_kinds())}")
+        objects = ", ".join(rule.object_kinds())
+        print(f"  rule {rule.kind.value}: tags {rule.zone_tags}, dwell {rule.dwell_s:g} s, objects {objects}")
     return 0
 
 

@@ -15,9 +15,8 @@ import yaml
 from pydantic import ValidationError
 
 from configs.problems import ConfigProblem
-from configs.schema import DEFAULT_OBJECT_KINDS
 from detector.model_card import CardNotFound, known_object_kinds, load_card
-from detector.rules import RULE_FOR_KIND
+from detector.rules import KIND_DEFAULTS
 from detector.violation import ViolationKind
 from routing.grids import GridFileError, GridMap, load_grids
 
@@ -133,10 +132,11 @@ def check_rules(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
         kind = rule.get("kind")
         if kind not in ViolationKind.__members__.values():
             continue  # the schema names the valid codes
-        if ViolationKind(kind) not in RULE_FOR_KIND:
+        defaults = KIND_DEFAULTS.get(ViolationKind(kind))
+        if defaults is None:
             problems.append(ctx.problem(f"{path}.kind", f"no rule type implements kind {kind!r} yet"))
         objects = rule.get("objects")
-        wanted = strings(objects) if objects is not None else list(DEFAULT_OBJECT_KINDS.get(ViolationKind(kind), ()))
+        wanted = strings(objects) if objects is not None else sorted(defaults.object_kinds if defaults else ())
         if card_kinds is not None:
             problems += [ctx.problem(f"{path}.objects", f"unknown object kind {name!r} (the model card knows "
                                      f"{sorted(card_kinds)})") for name in wanted if name not in card_kinds]
@@ -170,9 +170,9 @@ def check_files(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
         if isinstance(url, str) and "://" not in url and not readable(resolve(ctx.base_dir, url)):
             problems.append(ctx.problem(f"{path}.url", f"video file {resolve(ctx.base_dir, url)} is not readable"))
     model = raw.get("model")
-    if isinstance(model, str) and model.endswith((".onnx", ".pt", ".yaml")):
-        if not readable(resolve(ctx.base_dir, model)):
-            problems.append(ctx.problem("model", f"model file {resolve(ctx.base_dir, model)} is not readable"))
+    if isinstance(model, str) and model.endswith((".onnx", ".pt", ".yaml")) and not readable(
+            resolve(ctx.base_dir, model)):
+        problems.append(ctx.problem("model", f"model file {resolve(ctx.base_dir, model)} is not readable"))
     return problems
 
 

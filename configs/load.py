@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from configs.expand import UnsetVariable, expand_variables
 from configs.checks import CheckContext, resolve, run_checks
+from configs.expand import UnsetVariable, expand_variables
 from configs.problems import ConfigError, ConfigProblem
 from configs.schema import CameraConfig, SiteConfig
 from routing.grids import GridMap

@@ -14,18 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from shapely.geometry import Polygon
 from shapely.validation import explain_validity
 
+from detector.rules import KIND_DEFAULTS
 from detector.violation import ViolationKind
 from routing.roster import ShiftSyntaxError, parse_shift
 from streams.frame import DecodePolicy
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
-
-# Which object kinds a kind of violation looks for when a rule does not say (DESIGN.md's taxonomy).
-DEFAULT_OBJECT_KINDS: dict[ViolationKind, tuple[str, ...]] = {
-    ViolationKind.NON_MOTOR_PARKING: ("non_motor_vehicle",),
-    ViolationKind.MOTOR_PARKING: ("motor_vehicle",),
-}
-
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -102,13 +96,17 @@ class RuleConfig(Strict):
     dwell_s: float = Field(gt=0, le=7 * 86400)
     objects: list[str] | None = Field(None, description="object kinds; default: the kind's usual ones")
     min_confidence: float = Field(0.3, ge=0, le=1)
-    max_displacement: float = Field(0.5, gt=0, le=5, description="stationary: moved < this x box size")
+    max_displacement: float = Field(0.3, gt=0, le=5, description="stationary: moved < this x box size")
     lost_tolerance_s: float = Field(30.0, ge=0, description="unseen this long (occlusion) before forgotten")
     accept_within_min: float = Field(30.0, gt=0)
     resolve_within_min: float = Field(120.0, gt=0)
 
     def object_kinds(self) -> tuple[str, ...]:
-        return tuple(self.objects) if self.objects is not None else DEFAULT_OBJECT_KINDS.get(self.kind, ())
+        """The rule's object kinds, else those its violation kind usually looks for."""
+        if self.objects is not None:
+            return tuple(self.objects)
+        defaults = KIND_DEFAULTS.get(self.kind)
+        return tuple(sorted(defaults.object_kinds)) if defaults else ()
 
 
 class DetectorConfig(Strict):
