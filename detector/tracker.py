@@ -23,7 +23,7 @@ class TrackerSettings:
 
     lost_track_s: float = 10.0  # how long an unseen track keeps its id
     activation_threshold: float = 0.3  # confidence a detection needs to start a track
-    high_confidence: float = 0.4  # first-stage association; lower scores only extend tracks
+    high_confidence: float = 0.3  # first-stage association; lower scores only extend tracks
     match_iou: float = 0.1  # minimum IoU between a track's prediction and a detection
     nominal_fps: float = 5.0  # Kalman step scale; timestamps give the real intervals
 
