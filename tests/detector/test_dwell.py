@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,7 +12,7 @@ import pytest
 from detector.detections import Detections
 from detector.engine import RuleEngine
 from detector.model_card import known_object_kinds, load_card, object_kind_lookup
-from detector.rules import KIND_DEFAULTS, RULES, DwellRule
+from detector.rules import KIND_DEFAULTS, RULES, DwellRule, Rule
 from detector.violation import Violation, ViolationKind
 from detector.zones import Zone
 
@@ -44,7 +45,7 @@ def detections(*objs: Obj) -> Detections:
                       np.array([o.track for o in objs]))
 
 
-def engine_with(rule: DwellRule) -> RuleEngine:
+def engine_with(rule: Rule) -> RuleEngine:
     card = load_card("yolov8n")
     return RuleEngine("cam-01", CLASS_NAMES, object_kind_lookup(card, CLASS_NAMES), known_object_kinds(card),
                       [PAVEMENT], [rule])
@@ -56,7 +57,7 @@ def make_engine(zone_tags: frozenset[str] = frozenset({"no_parking"})) -> RuleEn
                                  dwell_s=60.0, lost_tolerance_s=20.0, max_frame_gap_s=10.0))
 
 
-def run(engine: RuleEngine, frames: list[tuple[float, tuple[Obj, ...]]]) -> list[Violation]:
+def run(engine: RuleEngine, frames: Sequence[tuple[float, tuple[Obj, ...]]]) -> list[Violation]:
     """Feed (seconds after T0, objects) frames; all violations in order."""
     return [v for t, objs in frames for v in engine.evaluate(T0 + t, detections(*objs), SIZE)]
 
