@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pika
 import psycopg
 import pytest
+from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -73,7 +74,7 @@ def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
 
 
 @pytest.fixture
-def amqp_channel() -> Iterator[pika.adapters.blocking_connection.BlockingChannel]:
+def amqp_channel() -> Iterator[BlockingChannel]:
     """A test-side channel to RabbitMQ, for consuming and cleaning up."""
     params = pika.URLParameters(AMQP_URL)
     params.socket_timeout = 5
@@ -89,7 +90,7 @@ def amqp_channel() -> Iterator[pika.adapters.blocking_connection.BlockingChannel
 
 
 @pytest.fixture
-def topology(amqp_channel: pika.adapters.blocking_connection.BlockingChannel) -> Iterator[Topology]:
+def topology(amqp_channel: BlockingChannel) -> Iterator[Topology]:
     """A topology under a unique prefix (so tests never share queues), deleted afterwards."""
     topo = Topology(prefix=f"test-{uuid.uuid4().hex[:10]}", worker_ids=("w-day", "w-night"))
     try:

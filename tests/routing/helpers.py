@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pika
+from pika.adapters.blocking_connection import BlockingChannel
 from shapely.geometry import Polygon
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -77,7 +78,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 15.0, interval: f
     return condition()
 
 
-def take(channel: pika.adapters.blocking_connection.BlockingChannel, queue: str, count: int,
+def take(channel: BlockingChannel, queue: str, count: int,
          timeout: float = 10.0) -> list[tuple[pika.BasicProperties, dict[str, object]]]:
     """Get (and ack) exactly `count` messages from `queue`, then check nothing more is there."""
     got: list[tuple[pika.BasicProperties, dict[str, object]]] = []

@@ -35,8 +35,9 @@ def test_polygon_and_multipolygon_lookup(tmp_path: Path) -> None:
     ))
     grids = load_grids(path)
     assert set(grids) == {"g1", "g2"} and "g1" in grids and len(grids) == 2
-    assert grids.grid_at(121.005, 31.005).name == "东街一网格"
-    assert grids.grid_at(121.055, 31.055).id == "g2"  # second part of the MultiPolygon
+    assert grids["g1"].name == "东街一网格"
+    assert grids.grid_at(121.005, 31.005) == grids["g1"]
+    assert grids.grid_at(121.055, 31.055) == grids["g2"]  # second part of the MultiPolygon
     assert grids.grid_at(120.0, 30.0) is None
 
 
@@ -45,7 +46,8 @@ def test_shared_edge_goes_to_the_first_grid_in_the_file(tmp_path: Path) -> None:
         feature("west", "W", {"type": "Polygon", "coordinates": square(121.0, 31.0)}),
         feature("east", "E", {"type": "Polygon", "coordinates": square(121.01, 31.0)}),
     ))
-    assert load_grids(path).grid_at(121.01, 31.005).id == "west"
+    grids = load_grids(path)
+    assert grids.grid_at(121.01, 31.005) == grids["west"]
 
 
 def test_every_problem_is_reported_with_file_and_field(tmp_path: Path) -> None:
