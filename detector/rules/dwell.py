@@ -87,7 +87,7 @@ class DwellRule:
         matched = self._match(indices, view)
         hits = []
         for position, index in enumerate(indices):
-            box, zone = detections.xyxy[index], zones[position]
+            box, zone = detections.xyxy[index].copy(), zones[position]  # a copy holds no frame arrays
             standing = matched.get(int(index))
             if standing is None:
                 self._standing.append(_Standing(str(view.object_kinds[index]), zone, box, box,
@@ -132,7 +132,8 @@ class DwellRule:
             standing = by_track.get((int(track_ids[index]), str(kinds[index])))
             if standing is not None:
                 matched[int(index)] = standing
-        free = [s for s in self._standing if all(s is not m for m in matched.values())]
+        taken = {id(s) for s in matched.values()}
+        free = [s for s in self._standing if id(s) not in taken]
         rest = np.array([i for i in indices if int(i) not in matched], dtype=np.int64)
         if not free or not rest.size:
             return matched
