@@ -25,3 +25,4 @@ def setup_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     # pika logs every connection attempt at INFO, with the host: keep its warnings only.
     logging.getLogger("pika").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -1,0 +1,117 @@
+"""`aibrain run`: wire the roles together for the site's cameras, watch them, stop cleanly on a signal."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import zlib
+from dataclasses import dataclass
+
+from aibrain import assemble
+from configs.load import Site
+from configs.schema import CameraConfig
+from detector.inference_loop import InferenceLoop
+from routing.intake import RoutingIntake
+from routing.migrate import upgrade_to_head
+from routing.relay import OutboxRelay
+from routing.store import pending_count
+from streams.health import HealthEvent
+from streams.mailbox import LatestFrameSlots
+from streams.redact import redact_url
+from streams.source import CameraReader
+
+log = logging.getLogger(__name__)
+
+STATUS_EVERY_S = 60.0
+JOIN_TIMEOUT_S = 15.0
+
+
+def in_shard(camera_id: str, shard: tuple[int, int]) -> bool:
+    """Stable across processes and nodes (unlike hash()), so each camera lands on one node."""
+    index, count = shard
+    return zlib.crc32(camera_id.encode()) % count == index
+
+
+@dataclass
+class LiveRun:
+    """The running roles of one `aibrain run`; `stop` ends them all."""
+
+    site: Site
+    cameras: list[CameraConfig]
+    stop: threading.Event
+
+    def __post_init__(self) -> None:
+        site = self.site
+        database_url = site.database_url()
+        self.model = assemble.open_model(site)
+        self.sessions = assemble.sessions(database_url)
+        broker = site.broker_url()
+        self.relay = OutboxRelay(broker, self.sessions, assemble.topology(site), self.stop) if broker else None
+        dispatcher = assemble.dispatcher(site, self.sessions, wake=self.relay.wake if self.relay else None)
+        self.intake = RoutingIntake(dispatcher, self.stop)
+        self.slots = LatestFrameSlots()
+        self.readers = [CameraReader(assemble.source_settings(site, camera), self.slots, self.on_health, self.stop)
+                        for camera in self.cameras]
+        detector_states = {camera.id: assemble.camera_detector_state(site, camera, self.model)
+                           for camera in self.cameras}
+        detector = site.config.detector
+        self.inference = InferenceLoop(
+            self.model.backend, self.slots, detector_states, on_violation=lambda v, _frame: self.intake.submit(v),
+            stop=self.stop, max_batch=detector.max_batch, max_wait_ms=detector.max_wait_ms,
+            evidence_dir=site.path(site.config.evidence_dir), tz=site.config.tz)
+
+    def on_health(self, event: HealthEvent) -> None:
+        level = logging.WARNING if event.state in ("offline", "stalled") else logging.INFO
+        log.log(level, "camera %s %s%s", event.camera_id, event.state.value,
+                f": {redact_url(event.reason)}" if event.reason else "")
+        self.intake.submit(event)
+
+    def start(self) -> None:
+        self.intake.start()
+        if self.relay:
+            self.relay.start()
+        self.inference_thread = self.inference.start()
+        for reader in self.readers:
+            reader.start()
+        broker = self.site.broker_url()
+        log.info("running %d camera(s) with %s; alerts %s", len(self.readers), self.model.weights,
+                 f"to {redact_url(broker)}" if broker else "kept in the outbox (no broker configured)")
+
+    def log_status(self) -> None:
+        with self.sessions() as session:
+            unsent = pending_count(session)
+        frames = {c: s.frames for c, s in self.inference.stats.cameras.items()}
+        dropped = {r.settings.camera_id: self.slots.dropped(r.settings.camera_id) for r in self.readers}
+        log.info("status: frames detected %s, dropped %s, incidents %d, outbox unsent %d",
+                 frames, dropped, self.intake.stats.incidents, unsent)
+
+    def shutdown(self) -> None:
+        """Readers and inference stop first; what was detected is still stored; the relay stops
+        last, so unsent rows stay in the outbox for the next start."""
+        self.stop.set()
+        for reader in self.readers:
+            reader.join(JOIN_TIMEOUT_S)
+        self.slots.close()
+        self.inference_thread.join(JOIN_TIMEOUT_S)
+        self.intake.join(JOIN_TIMEOUT_S)
+        if self.relay:
+            self.relay.join(JOIN_TIMEOUT_S)
+        self.log_status()
+
+
+def run_live(site: Site, shard: tuple[int, int] = (0, 1)) -> int:
+    cameras = [camera for camera in site.config.cameras if in_shard(camera.id, shard)]
+    if not cameras:
+        log.error("shard %d/%d holds none of the site's %d cameras", *shard, len(site.config.cameras))
+        return 1
+    upgrade_to_head(site.database_url())
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, _frame: (log.info("signal %d: stopping", number), stop.set()))
+    run = LiveRun(site, cameras, stop)
+    run.start()
+    while not stop.wait(STATUS_EVERY_S):
+        run.log_status()
+    run.shutdown()
+    return 0
