@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 
 import pika
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 # Errors that mean "try again later": broker gone or refusing, socket trouble, database away.
 _TRANSIENT = (pika.exceptions.AMQPError, OSError, SQLAlchemyError)
+_STOP_CHECK_S = 0.2  # how often an idle relay looks at the stop event
 
 
 class OutboxRelay:
@@ -35,7 +37,8 @@ class OutboxRelay:
     `wake()` (the dispatcher calls it after each commit) publishes at once instead of after
     `poll_interval_s`. Connection failures back off exponentially up to `backoff_max_s` and
     the backoff resets once a connection works again. Every blocking call has a timeout, so
-    `stop.set()` ends the thread within about a poll interval (or a connect timeout).
+    `stop.set()` ends the thread within a fraction of a second (a connect in progress may
+    take up to its timeout).
 
     >>> relay = OutboxRelay("amqp://aibrain:secret@mq:5672/%2F", sessions, topology, stop)  # doctest: +SKIP
     >>> relay.start(); dispatcher = Dispatcher(..., wake=relay.wake)  # doctest: +SKIP
@@ -122,8 +125,16 @@ class OutboxRelay:
             # Clear before reading: a wake() during the read is kept for the wait below.
             self._wake.clear()
             if self._publish_batch(channel) < self._batch:
-                self._wake.wait(self._poll_interval_s)
+                self._wait_for_work()
             self._connection.process_data_events(time_limit=0)  # heartbeats while idle
+
+    def _wait_for_work(self) -> None:
+        """Until woken or the poll interval ends; in short slices, so `stop` is seen promptly too."""
+        deadline = time.monotonic() + self._poll_interval_s
+        while not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._wake.wait(min(remaining, _STOP_CHECK_S)):
+                return
 
     def _publish_batch(self, channel: BlockingChannel) -> int:
         """Publish up to `batch` unsent rows; what the broker confirmed is committed even if one fails."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -203,3 +204,17 @@ def test_relay_recovers_when_the_broker_closes_its_channel(
     assert row.attempts == 2 and row.last_error is None
     got = take(amqp_channel, topology.worker_queue("w-day"), 2)
     assert [p.message_id for p, _ in got] == [first.dispatch_id, second.dispatch_id]
+
+
+def test_wake_publishes_at_once_and_stop_is_prompt_with_a_long_poll_interval(
+        sessions: sessionmaker[Session], topology: Topology, amqp_channel: Channel,
+        relays: RelayRunner) -> None:
+    relay = relays.start(AMQP_URL, sessions, topology, poll_interval_s=60.0)
+    time.sleep(0.5)  # let it connect and go idle: the wake must cut the 60 s wait short
+    dispatcher = make_dispatcher(sessions, topology, wake=relay.wake)
+    started = time.monotonic()
+    dispatcher.dispatch(violation())
+    assert wait_until(lambda: unsent(sessions) == 0, timeout=5)
+    assert time.monotonic() - started < 5  # not after the 60 s poll interval
+    take(amqp_channel, topology.worker_queue("w-day"), 1)
+    relays.stop(relay, within_s=1.5)
