@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from detector.violation import Violation
-from routing.dispatch import DispatchResult, Dispatcher
+from routing.dispatch import Dispatcher, DispatchResult
 from streams.backoff import Backoff
 from streams.health import HealthEvent
 
