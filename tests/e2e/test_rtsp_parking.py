@@ -29,13 +29,13 @@ from detector.zones import Zone
 from routing.db import make_engine, session_factory
 from routing.schema import CameraEvent, Incident, IncidentEvent
 from routing.topology import Topology, delete_topology
+from tests.conftest import AMQP_URL
 from tests.e2e.site import write_grids
 from tests.helpers.media import make_still_clip
 from tests.helpers.rtsp import RtspServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
-AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 PASSWORD = "s3cret-cam-pw"
 GATE_ZONE = [[0.0, 0.5], [1.0, 0.5], [1.0, 1.0], [0.0, 1.0]]
 DWELL_S = 10
@@ -134,20 +134,13 @@ def camera_states(database: str) -> list[str]:
         return [e.state for e in session.scalars(select(CameraEvent).order_by(CameraEvent.id))]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'aibrain.db'}"
-    return str(request.getfixturevalue("pg_url"))
-
-
 def test_parked_bike_alerts_its_grid_worker_once_across_a_camera_outage(
-        tmp_path: Path, database: str, rtsp_camera: RtspServer, queue_prefix: str,
+        tmp_path: Path, db_url: str, rtsp_camera: RtspServer, queue_prefix: str,
         yolo_onnx: Path, shared_bike_still: Path) -> None:
     inside, outside = bikes_in_and_out_of_zone(yolo_onnx, shared_bike_still)
     assert inside == 1 and outside >= 1, "the scene must hold parked bikes both inside and outside the zone"
 
-    site = write_site(tmp_path, database, rtsp_camera.url, queue_prefix, yolo_onnx)
+    site = write_site(tmp_path, db_url, rtsp_camera.url, queue_prefix, yolo_onnx)
     log_path = tmp_path / "aibrain.log"
     with log_path.open("w") as log_file:
         run = subprocess.Popen([sys.executable, "-m", "aibrain", "--log-level", "DEBUG", "run", "--config", str(site)],
@@ -160,7 +153,7 @@ def test_parked_bike_alerts_its_grid_worker_once_across_a_camera_outage(
             rtsp_camera.kill()
             time.sleep(10)
             rtsp_camera.start()
-            wait_until(lambda: came_back(camera_states(database)), 40, "the camera offline, then online")
+            wait_until(lambda: came_back(camera_states(db_url)), 40, "the camera offline, then online")
             time.sleep(DWELL_S + 5)  # long enough for a duplicate to be confirmed, were dwell reset
             alerts += drain(worker_queue, wait_s=2)
         finally:
@@ -184,11 +177,11 @@ def test_parked_bike_alerts_its_grid_worker_once_across_a_camera_outage(
     assert drain(f"{queue_prefix}.worker.w-002", wait_s=1) == []
     assert len(drain(f"{queue_prefix}.command-centre", wait_s=2)) == inside
 
-    with session_factory(make_engine(database))() as session:
+    with session_factory(make_engine(db_url))() as session:
         incidents = session.scalars(select(Incident)).all()
         assert [(i.kind, i.status, i.worker_id) for i in incidents] == [("non_motor_parking", "dispatched", "w-001")]
         assert len(session.scalars(select(IncidentEvent)).all()) == 2
-    states = camera_states(database)
+    states = camera_states(db_url)
     assert came_back(states), states
     assert states.count("offline") == 1, f"one outage, reported once: {states}"
 

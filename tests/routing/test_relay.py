@@ -20,7 +20,7 @@ from routing.relay import OutboxRelay
 from routing.schema import OutboxMessage
 from routing.store import pending_count
 from routing.topology import Topology, declare_topology
-from tests.routing.conftest import AMQP_URL
+from tests.conftest import AMQP_URL
 from tests.routing.helpers import DAYTIME, NIGHT, make_dispatcher, take, violation, wait_until
 
 pytestmark = pytest.mark.integration
