@@ -24,7 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from aibrain import assemble
 from configs.load import Site
 from configs.schema import CameraConfig
-from detector.inference_loop import CameraDetectorState, InferenceLoop
+from detector.inference_loop import CameraDetectorState, InferenceLoop, LoopStats
 from detector.violation import Violation
 from routing.dispatch import Dispatcher, DispatchResult
 from routing.migrate import upgrade_to_head
@@ -81,7 +81,7 @@ class FileReplay:
         self.site, self.camera, self.model, self.state = site, camera, model, state
         self.on_violation = on_violation
 
-    def run(self, file: Path, origin_ts: float, on_progress: Callable[[float], None]) -> None:
+    def run(self, file: Path, origin_ts: float, on_progress: Callable[[float], None]) -> LoopStats:
         stop = threading.Event()
         slots = LatestFrameSlots()
         settings = assemble.source_settings(self.site, self.camera, url=str(file), replay_origin=origin_ts)
@@ -98,6 +98,7 @@ class FileReplay:
                 on_progress(last - origin_ts)
         slots.close()  # the loop drains what is left, then returns
         inference_thread.join()
+        return inference.stats
 
     @staticmethod
     def on_health(event: HealthEvent) -> None:

@@ -96,7 +96,10 @@ class InferenceLoop:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
         self.backend, self.slots, self.cameras = backend, slots, cameras
         self.on_violation, self.stop = on_violation, stop
-        self.max_batch, self.max_wait_s = max_batch, max_wait_ms / 1000
+        self.max_batch = max_batch
+        # A model with a fixed batch of 1 runs frames one by one anyway: waiting for more cameras'
+        # frames to fill a batch would only add latency to every frame.
+        self.max_wait_s = max_wait_ms / 1000 if backend.max_batch > 1 else 0.0
         self.evidence_dir, self.tz = evidence_dir, tz
         self.stats = LoopStats()
         self._unknown_cameras: set[str] = set()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from detector.backends import BACKENDS, backend_name, open_backend
 from detector.onnx_backend import OnnxBackend
 from detector.ultralytics_backend import UltralyticsBackend
+from tests.conftest import shared_asset
 
 BICYCLE = 1
 
@@ -60,3 +62,17 @@ def test_ultralytics_backend_without_the_extra(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "ultralytics", None)  # import fails as if not installed
     with pytest.raises(ImportError, match=r"aibrain\[ultralytics\]"):
         UltralyticsBackend(Path("custom.pt"))
+
+
+def test_ultralytics_backend_agrees_with_onnx_on_the_pt_checkpoint(
+        onnx_backend: OnnxBackend, still_image: np.ndarray) -> None:
+    """The `.pt` file holds the same weights as the fp32 ONNX file (MODEL.md): same objects found."""
+    if os.environ.get("CI") != "true":  # CI installs the extra: there a missing one must fail
+        pytest.importorskip("ultralytics", reason="the Ultralytics extra is not installed")
+    pt = UltralyticsBackend(shared_asset("models/yolov8n_coco_dq.pt"))
+    from_pt, from_onnx = pt.detect([still_image])[0], onnx_backend.detect([still_image])[0]
+    assert pt.class_names == onnx_backend.class_names
+    assert sorted(from_pt.class_id.tolist()) == sorted(from_onnx.class_id.tolist())
+    best_pt, best_onnx = from_pt.confidence.argmax(), from_onnx.confidence.argmax()
+    assert abs(float(from_pt.confidence[best_pt]) - float(from_onnx.confidence[best_onnx])) < 0.05
+    assert np.abs(from_pt.xyxy[best_pt] - from_onnx.xyxy[best_onnx]).max() < 8  # pixels
