@@ -8,13 +8,29 @@ from datetime import UTC, datetime
 import numpy as np
 
 from detector.detections import Detections
+from detector.postprocess import nms
 from detector.rules.base import FrameView, Rule, RuleHit
 from detector.violation import Violation
 from detector.zones import Zone
 
+# Boxes of one object kind overlapping this much are one object seen as two classes (an e-bike
+# scored both `bicycle` and `motorcycle` survives class-aware NMS twice): the best one stays.
+SAME_OBJECT_IOU = 0.7
+
 
 def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
+
+
+def one_box_per_object(xyxy: np.ndarray, confidence: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """Mask keeping, among overlapping boxes of the same object kind, only the most confident."""
+    keep = np.ones(len(kinds), dtype=bool)
+    for kind in np.unique(kinds[kinds != ""]):
+        same = np.flatnonzero(kinds == kind)
+        if same.size > 1:
+            keep[same] = False
+            keep[same[nms(xyxy[same], confidence[same], SAME_OBJECT_IOU)]] = True
+    return keep
 
 
 class RuleEngine:
@@ -48,10 +64,12 @@ class RuleEngine:
                  frame_size: tuple[int, int]) -> list[Violation]:
         """Violations confirmed on this frame; `detections` carry tracker ids, `frame_size` is (w, h)."""
         width, height = frame_size
+        kinds = self._kind_of_class[detections.class_id]
+        single = one_box_per_object(detections.xyxy, detections.confidence, kinds)
+        detections, kinds = detections.select(single), kinds[single]
         points = detections.bottom_centres()
         in_zone = np.array([zone.contains(points, width, height) for zone in self.zones], dtype=bool)
-        view = FrameView(frame_ts, detections, self._kind_of_class[detections.class_id],
-                         self.zones, in_zone.reshape(len(self.zones), len(detections)))
+        view = FrameView(frame_ts, detections, kinds, self.zones, in_zone.reshape(len(self.zones), len(detections)))
         return [self._violation(hit, view, frame_size) for rule in self.rules for hit in rule.evaluate(view)]
 
     def _violation(self, hit: RuleHit, view: FrameView, frame_size: tuple[int, int]) -> Violation:

@@ -43,5 +43,11 @@ class UltralyticsBackend:
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Detections for each BGR image, in order."""
         results = self._model.predict(list(images), **self._predict_args)
-        return [Detections(r.boxes.xyxy.cpu().numpy(), r.boxes.conf.cpu().numpy(),
-                           r.boxes.cls.cpu().numpy().astype(np.int64)) for r in results]
+        return [self._detections(r.boxes) for r in results]
+
+    @staticmethod
+    def _detections(boxes: Any) -> Detections:
+        """Ultralytics' `Boxes` (torch tensors, typed loosely upstream) as numpy Detections."""
+        if boxes is None:
+            return Detections.empty()
+        return Detections(boxes.xyxy.cpu().numpy(), boxes.conf.cpu().numpy(), boxes.cls.cpu().numpy().astype(np.int64))

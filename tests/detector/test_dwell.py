@@ -200,3 +200,17 @@ def test_rule_table_and_kind_defaults() -> None:
     (v,) = run(engine_with(rule), every(0, 400, Obj(3, cls=CAR), step=10.0))
     assert v.kind is ViolationKind.MOTOR_PARKING and v.class_name == "car"
     assert v.confirmed_at == datetime.fromtimestamp(T0 + 300, UTC)
+
+
+def test_one_bike_seen_as_bicycle_and_motorcycle_is_one_incident() -> None:
+    """Class-aware NMS keeps both classes on one e-bike; both are `non_motor_vehicle`: one object."""
+    both = (Obj(1, cls=BICYCLE, conf=0.6), Obj(2, x=305, cls=MOTORCYCLE, conf=0.7))
+    violations = run(make_engine(), every(0, 120, *both))
+    assert [(v.class_name, v.track_id) for v in violations] == [("motorcycle", 2)]
+
+
+def test_overlapping_objects_of_different_kinds_both_count() -> None:
+    bike_and_car = (Obj(1, cls=BICYCLE), Obj(2, x=305, cls=CAR))
+    engine = engine_with(DwellRule(ViolationKind.NON_MOTOR_PARKING, frozenset({"non_motor_vehicle", "motor_vehicle"}),
+                                   frozenset({"no_parking"}), dwell_s=60.0))
+    assert sorted(v.class_name for v in run(engine, every(0, 120, *bike_and_car))) == ["bicycle", "car"]
