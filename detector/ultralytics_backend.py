@@ -42,7 +42,7 @@ class UltralyticsBackend:
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Detections for each BGR image, in order."""
-        results = self._model.predict(list(images), **self._predict_args)
+        results: list[Any] = self._model.predict(list(images), **self._predict_args)
         return [self._detections(r.boxes) for r in results]
 
     @staticmethod
