@@ -6,7 +6,7 @@ is built, so the ONNX serving path never pays for it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ class UltralyticsBackend:
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Detections for each BGR image, in order."""
-        results: list[Any] = self._model.predict(list(images), **self._predict_args)
+        results: Iterable[Any] = self._model.predict(list(images), **self._predict_args)
         return [self._detections(r.boxes) for r in results]
 
     @staticmethod
