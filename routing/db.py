@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -25,6 +26,9 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0, echo: bool = False) -
     if backend == "sqlite":
         engine = create_engine(parsed, echo=echo, connect_args={"timeout": busy_timeout_s})
         in_memory = parsed.database in (None, "", ":memory:")
+        if not in_memory:
+            # A first run on the embedded default must not fail on a missing var/ folder.
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_s, wal=not in_memory))
         return engine
     if backend == "postgresql":

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -78,3 +79,9 @@ def test_datetimes_round_trip_timezone_aware_utc(db_url: str) -> None:
             session.flush()
     finally:
         engine.dispose()
+
+
+def test_upgrade_creates_a_missing_sqlite_folder(tmp_path: Path) -> None:
+    database = tmp_path / "var" / "nested" / "aibrain.db"
+    upgrade_to_head(f"sqlite:///{database}")
+    assert database.is_file()
