@@ -16,7 +16,6 @@ from routing.intake import RoutingIntake
 from routing.migrate import upgrade_to_head
 from routing.relay import OutboxRelay
 from routing.store import pending_count
-from streams.health import HealthEvent
 from streams.mailbox import LatestFrameSlots
 from streams.redact import redact_url
 from streams.source import CameraReader
@@ -51,7 +50,7 @@ class LiveRun:
         dispatcher = assemble.dispatcher(site, self.sessions, wake=self.relay.wake if self.relay else None)
         self.intake = RoutingIntake(dispatcher, self.stop)
         self.slots = LatestFrameSlots()
-        self.readers = [CameraReader(assemble.source_settings(site, camera), self.slots, self.on_health, self.stop)
+        self.readers = [CameraReader(assemble.source_settings(site, camera), self.slots, self.intake.submit, self.stop)
                         for camera in self.cameras]
         detector_states = {camera.id: assemble.camera_detector_state(site, camera, self.model)
                            for camera in self.cameras}
@@ -60,12 +59,6 @@ class LiveRun:
             self.model.backend, self.slots, detector_states, on_violation=lambda v, _frame: self.intake.submit(v),
             stop=self.stop, max_batch=detector.max_batch, max_wait_ms=detector.max_wait_ms,
             evidence_dir=site.path(site.config.evidence_dir), tz=site.config.tz)
-
-    def on_health(self, event: HealthEvent) -> None:
-        level = logging.WARNING if event.state in ("offline", "stalled") else logging.INFO
-        log.log(level, "camera %s %s%s", event.camera_id, event.state.value,
-                f": {redact_url(event.reason)}" if event.reason else "")
-        self.intake.submit(event)
 
     def start(self) -> None:
         self.intake.start()

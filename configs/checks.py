@@ -5,6 +5,7 @@ Each check is a named function `(raw, context) -> list[ConfigProblem]`; `CHECKS`
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -53,8 +54,9 @@ def strings(value: Any) -> list[str]:
 
 
 def resolve(base_dir: Path, value: str) -> Path:
+    """`value` as a path, relative ones taken from `base_dir`; `..` folded so logs read plainly."""
     path = Path(value).expanduser()
-    return path if path.is_absolute() else base_dir / path
+    return Path(os.path.normpath(path if path.is_absolute() else base_dir / path))
 
 
 def check_grid_file(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:

@@ -185,7 +185,7 @@ def test_parked_bike_alerts_its_grid_worker_once_across_a_camera_outage(
     assert came_back(states), states
     assert states.count("offline") == 1, f"one outage, reported once: {states}"
 
-    assert "cam-01 offline" in log and "cam-01 online" in log
+    assert "camera cam-01: offline" in log and "camera cam-01: online" in log
     assert PASSWORD not in log, "camera credentials leaked into the log"
 
 
