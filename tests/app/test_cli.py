@@ -1,0 +1,59 @@
+"""The `aibrain` command's smaller verbs, run as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aibrain.assets import assets_dir
+from aibrain.live import in_shard
+from tests.configs.test_load_site import EXAMPLES
+
+
+def aibrain(*args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"AIBRAIN_ASSETS": str(assets_dir())}  # the example site reads it
+    return subprocess.run([sys.executable, "-m", "aibrain", *args], capture_output=True, text=True, timeout=120,
+                          env=env)
+
+
+def test_models_list_and_path_find_the_shared_weights(yolo_onnx: Path) -> None:
+    listing = aibrain("models", "list", "--config", str(EXAMPLES / "site.yaml"))
+    assert listing.returncode == 0, listing.stderr
+    assert "yolov8n" in listing.stdout and "non_motor_vehicle" in listing.stdout
+    path = aibrain("models", "path", "yolov8n", "--config", str(EXAMPLES / "site.yaml"))
+    assert path.returncode == 0 and Path(path.stdout.strip()).samefile(yolo_onnx)
+
+
+def test_models_path_explains_how_to_get_missing_weights() -> None:
+    unknown = aibrain("models", "path", "no-such-card")
+    assert unknown.returncode == 1 and "no model card named 'no-such-card'" in unknown.stderr
+
+
+def test_db_upgrade_creates_the_site_database(tmp_path: Path) -> None:
+    for name in ("site.yaml", "grids.geojson"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    run = aibrain("db", "upgrade", "--config", str(tmp_path / "site.yaml"))
+    assert run.returncode == 0, run.stderr
+    with sqlite3.connect(tmp_path / "var" / "aibrain.db") as db:
+        tables = {row[0] for row in db.execute("select name from sqlite_master where type='table'")}
+    assert {"incidents", "incident_events", "outbox_messages", "camera_events"} <= tables
+
+
+@pytest.mark.parametrize("count", [1, 2, 5])
+def test_shards_split_cameras_exactly_once(count: int) -> None:
+    cameras = [f"cam-{i:03d}" for i in range(200)]
+    owners = [[k for k in range(count) if in_shard(camera, (k, count))] for camera in cameras]
+    assert all(len(owner) == 1 for owner in owners)
+    if count > 1:
+        assert len({owner[0] for owner in owners}) == count, "every shard gets some cameras"
+
+
+def test_bad_shard_is_refused() -> None:
+    run = aibrain("run", "--config", str(EXAMPLES / "site.yaml"), "--shard", "3/2")
+    assert run.returncode == 2 and "--shard" in run.stderr
