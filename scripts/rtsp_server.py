@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""Serve an H.264 MP4 over RTSP, without re-encoding, as a stand-in camera for tests and demos.
+
+Runs under Debian's `/usr/bin/python3`, which has GStreamer's introspection bindings (`gi`):
+
+    /usr/bin/python3 scripts/rtsp_server.py --port 8554 --file clip.mp4 --loop \\
+        --user admin --password secret
+
+Prints `READY rtsp://127.0.0.1:PORT/MOUNT` (without credentials) on stdout once listening and
+exits cleanly on SIGTERM or SIGINT. `--port 0` picks a free port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+# Before the subclasses below are registered: their virtual methods take GStreamer types
+# (GstMessage) that exist only once GStreamer is initialised.
+Gst.init(None)
+
+# config-interval=-1 repeats SPS/PPS before every keyframe, so a client that joins late or
+# reconnects can start decoding at the next keyframe.
+PIPELINE = ("( filesrc name=src ! qtdemux name=demux ! h264parse ! "
+            "rtph264pay name=pay0 pt=96 config-interval=-1 )")
+ROLE = "camera-user"
+
+
+class LoopingMedia(GstRtspServer.RTSPMedia):
+    """Media that plays its file forever: segment seeks back to 0 keep the timeline continuous.
+
+    A non-flushing segment seek on SEGMENT_DONE (instead of a flushing seek on EOS) keeps running
+    time and therefore RTP timestamps increasing across the loop, as a real camera's do.
+    """
+
+    def do_prepared(self) -> None:
+        self._seek(Gst.SeekFlags.FLUSH | Gst.SeekFlags.SEGMENT)
+
+    def do_handle_message(self, message: Gst.Message) -> bool:
+        if message.type == Gst.MessageType.SEGMENT_DONE:
+            self._seek(Gst.SeekFlags.SEGMENT)
+            return True
+        return GstRtspServer.RTSPMedia.do_handle_message(self, message)
+
+    def _seek(self, flags: Gst.SeekFlags) -> None:
+        # Straight to the demuxer: a seek sent to the pipeline goes to the RTP sinks, and rtpbin
+        # does not carry it upstream.
+        demux = self.get_element().get_by_name("demux")
+        if demux is not None:
+            demux.seek(1.0, Gst.Format.TIME, flags, Gst.SeekType.SET, 0, Gst.SeekType.NONE, -1)
+
+
+class FileFactory(GstRtspServer.RTSPMediaFactory):
+    """Builds the serving pipeline for one file; the path is set as a property, never parsed."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._path = path
+
+    def do_create_element(self, url: GstRtspServer.RTSPUrl) -> Gst.Element:
+        element = Gst.parse_launch(PIPELINE)
+        element.get_by_name("src").set_property("location", str(self._path))
+        return element
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--file", type=Path, required=True, help="H.264 .mp4 to serve")
+    parser.add_argument("--port", type=int, default=8554, help="TCP port; 0 picks a free one")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--mount", default="/cam", help="path of the stream, e.g. /cam")
+    parser.add_argument("--user", help="require RTSP basic auth with this user (needs --password)")
+    parser.add_argument("--password", help="password for --user")
+    parser.add_argument("--loop", action="store_true", help="start the file again at its end")
+    args = parser.parse_args(argv)
+    if (args.user is None) != (args.password is None):
+        parser.error("--user and --password go together")
+    if not args.file.is_file():
+        parser.error(f"no such file: {args.file}")
+    if not args.mount.startswith("/"):
+        args.mount = "/" + args.mount
+    return args
+
+
+def require_basic_auth(server: GstRtspServer.RTSPServer, factory: GstRtspServer.RTSPMediaFactory,
+                       user: str, password: str) -> None:
+    auth = GstRtspServer.RTSPAuth()
+    token = GstRtspServer.RTSPToken()
+    token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, ROLE)
+    auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+    server.set_auth(auth)
+    permissions = GstRtspServer.RTSPPermissions()
+    permissions.add_permission_for_role(ROLE, GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, True)
+    permissions.add_permission_for_role(ROLE, GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, True)
+    factory.set_permissions(permissions)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+
+    factory = FileFactory(args.file.resolve())
+    # Shared: every client sees the same timeline, as with a real camera.
+    factory.set_shared(True)
+    if args.loop:
+        factory.set_media_gtype(LoopingMedia)
+
+    server = GstRtspServer.RTSPServer()
+    server.set_address(args.host)
+    server.set_service(str(args.port))
+    server.get_mount_points().add_factory(args.mount, factory)
+    if args.user is not None:
+        require_basic_auth(server, factory, args.user, args.password)
+    if server.attach(None) == 0:
+        print(f"cannot listen on {args.host}:{args.port}", file=sys.stderr)
+        return 1
+
+    loop = GLib.MainLoop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, loop.quit)
+    print(f"READY rtsp://{args.host}:{server.get_bound_port()}{args.mount}", flush=True)
+    loop.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,77 @@
+"""Running a CameraReader in a test: record health events, consume its frames on a thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from streams.frame import Frame
+from streams.health import CameraState, HealthEvent
+from streams.mailbox import LatestFrameSlots
+from streams.source import CameraReader, SourceSettings
+
+
+@dataclass
+class Recorder:
+    """Health events and frames one reader produced, with waits that fail loudly on timeout."""
+
+    events: list[HealthEvent] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def on_health(self, event: HealthEvent) -> None:
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def add_frames(self, frames: list[Frame]) -> None:
+        with self._cond:
+            self.frames.extend(frames)
+            self._cond.notify_all()
+
+    @property
+    def states(self) -> list[CameraState]:
+        with self._cond:
+            return [e.state for e in self.events]
+
+    def wait_for(self, predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+        with self._cond:
+            if not self._cond.wait_for(predicate, timeout_s):
+                raise AssertionError(f"timed out after {timeout_s} s waiting for {what}; "
+                                     f"states {[e.state.value for e in self.events]}, {len(self.frames)} frames")
+
+    def wait_state(self, state: CameraState, timeout_s: float, occurrence: int = 1) -> None:
+        self.wait_for(lambda: [e.state for e in self.events].count(state) >= occurrence, timeout_s,
+                      f"{state.value} #{occurrence}")
+
+    def wait_frames(self, count: int, timeout_s: float) -> None:
+        self.wait_for(lambda: len(self.frames) >= count, timeout_s, f"{count} frames")
+
+
+@contextmanager
+def running(settings: SourceSettings, consume_delay_s: float = 0.0) -> Iterator[tuple[CameraReader, Recorder]]:
+    """Start a reader and a consumer of its slot; on exit stop both and check they ended promptly."""
+    slots, stop, recorder = LatestFrameSlots(), threading.Event(), Recorder()
+    reader = CameraReader(settings, slots, recorder.on_health, stop)
+
+    def consume() -> None:
+        while not stop.is_set():
+            batch = slots.take_batch(max_batch=4, max_wait_s=0.0, timeout_s=0.05)
+            recorder.add_frames(batch)
+            if batch and consume_delay_s:
+                time.sleep(consume_delay_s)
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    thread = reader.start()
+    assert thread.name == f"reader-{settings.camera_id}" and thread.daemon
+    try:
+        yield reader, recorder
+    finally:
+        stop.set()
+        slots.close()
+        assert reader.join(settings.read_timeout_s + settings.open_timeout_s), "reader did not stop"
+        consumer.join(5)
