@@ -100,8 +100,13 @@ def run_live(site: Site, shard: tuple[int, int] = (0, 1)) -> int:
         return 1
     upgrade_to_head(site.database_url())
     stop = threading.Event()
+
+    def on_signal(number: int, _frame: object) -> None:
+        log.info("signal %d: stopping", number)
+        stop.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda number, _frame: (log.info("signal %d: stopping", number), stop.set()))
+        signal.signal(signum, on_signal)
     run = LiveRun(site, cameras, stop)
     run.start()
     while not stop.wait(STATUS_EVERY_S):

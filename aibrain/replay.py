@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import av
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from aibrain import assemble
 from configs.load import Site
@@ -29,13 +29,17 @@ from detector.violation import Violation
 from routing.dispatch import Dispatcher, DispatchResult
 from routing.migrate import upgrade_to_head
 from streams.frame import Frame
-from streams.health import HealthEvent
+from streams.health import CameraState, HealthEvent
 from streams.mailbox import LatestFrameSlots
 from streams.source import CameraReader
 
 log = logging.getLogger(__name__)
 
 PROGRESS_POLL_S = 0.2
+
+
+class ReplayError(RuntimeError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,12 @@ def incident_record(violation: Violation, result: DispatchResult, file: Path, or
 
 
 def media_duration_s(file: Path) -> float | None:
-    with av.open(str(file)) as container:
-        return container.duration / av.time_base if container.duration else None
+    """For the progress bar only; an unreadable file is the reader's to report."""
+    try:
+        with av.open(str(file)) as container:
+            return container.duration / av.time_base if container.duration else None
+    except av.FFmpegError:
+        return None
 
 
 def file_origin(file: Path, request: ReplayRequest, index: int) -> float:
@@ -98,6 +106,8 @@ class FileReplay:
                 on_progress(last - origin_ts)
         slots.close()  # the loop drains what is left, then returns
         inference_thread.join()
+        if reader.stats().state is CameraState.FAILED:
+            raise ReplayError(f"cannot read {file} (see the log above)")
         return inference.stats
 
     @staticmethod
@@ -119,7 +129,11 @@ def run_replay(site: Site, request: ReplayRequest) -> int:
         database = request.database or f"sqlite:///{scratch}/replay.db"
         upgrade_to_head(database)
         dispatcher = assemble.dispatcher(site, assemble.sessions(database), wake=None)
-        records = replay_files(site, camera, request, dispatcher)
+        try:
+            records = replay_files(site, camera, request, dispatcher)
+        except ReplayError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     if request.json_out:
         request.json_out.parent.mkdir(parents=True, exist_ok=True)
         with request.json_out.open("w", encoding="utf-8") as out:
@@ -151,7 +165,11 @@ def replay_files(site: Site, camera: CameraConfig, request: ReplayRequest,
         for index, file in enumerate(request.files):
             current.update(file=file, origin=file_origin(file, request, index))
             task = progress.add_task(file.name, total=media_duration_s(file) or 1.0)
-            replay.run(file, current["origin"], lambda done, task=task: progress.update(task, completed=done))
+
+            def show(done_s: float, task: TaskID = task) -> None:
+                progress.update(task, completed=done_s)
+
+            replay.run(file, current["origin"], show)
             progress.update(task, completed=progress.tasks[task].total)
             progress.advance(overall)
     return records

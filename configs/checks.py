@@ -132,7 +132,7 @@ def check_rules(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
     card_kinds, problems = model_object_kinds(raw, ctx)
     for path, rule in entries(raw, "rules", "kind"):
         kind = rule.get("kind")
-        if kind not in ViolationKind.__members__.values():
+        if not isinstance(kind, str) or kind not in ViolationKind.__members__.values():
             continue  # the schema names the valid codes
         defaults = KIND_DEFAULTS.get(ViolationKind(kind))
         if defaults is None:

@@ -128,7 +128,7 @@ class SiteConfig(Strict):
     model_card: str = Field("yolov8n", description="card giving object kinds when `model` is a path")
     model_dirs: list[Path] = Field(default_factory=list, description="where card weights are looked for")
     grids: Path
-    detector: DetectorConfig = DetectorConfig()
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
     workers: list[WorkerConfig] = Field(min_length=1)
     cameras: list[CameraConfig] = Field(min_length=1)
     rules: list[RuleConfig] = Field(min_length=1)

@@ -26,7 +26,7 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0, echo: bool = False) -
     if backend == "sqlite":
         engine = create_engine(parsed, echo=echo, connect_args={"timeout": busy_timeout_s})
         in_memory = parsed.database in (None, "", ":memory:")
-        if not in_memory:
+        if parsed.database and not in_memory:
             # A first run on the embedded default must not fail on a missing var/ folder.
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_s, wal=not in_memory))

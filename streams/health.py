@@ -12,6 +12,7 @@ class CameraState(StrEnum):
     STALLED = "stalled"  # connected, but no frame within the read timeout
     OFFLINE = "offline"  # cannot connect or the connection dropped
     FINISHED = "finished"  # a file source reached its end
+    FAILED = "failed"  # a replayed file cannot be read: retrying would not help, the reader ends
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,6 +166,9 @@ class CameraReader:
                 break
             if next_pass:
                 continue
+            if not s.live:
+                self._set_state(CameraState.FAILED, f"cannot read {s.safe_url}")
+                return
             self._stats.reconnects += 1
             delay = self._backoff.next_delay()
             log.debug("camera %s: reconnecting to %s in %.1f s", s.camera_id, s.safe_url, delay)
@@ -222,7 +225,10 @@ class CameraReader:
         if first_s:
             # Seek to the keyframe before start_s; frames before it are decoded but not handed on.
             container.seek(int(first_s * av.time_base), backward=True)
-        thread_type = "SLICE" if s.is_rtsp else "AUTO"  # frame threads add latency on live streams
+        # One decoder thread per file: the reader only has to stay ahead of the detector, and extra
+        # decoder threads would take cores from inference (measured by scripts/bench_pipeline.py).
+        # Slice threads for RTSP: they add no latency, unlike frame threads.
+        thread_type = "SLICE" if s.is_rtsp else "NONE"
         for decoded in iter_decoded(container, s.decode, s.detect_fps, thread_type, self._decoded):
             t = decoded.media_time_s
             if first_s is not None and t < first_s:

@@ -60,3 +60,10 @@ def test_parked_car_on_the_sidewalk_gives_one_motor_parking_incident(
 
 def test_zone_without_the_car_gives_nothing(tmp_path: Path, pialin_street: Path, yolo_onnx: Path) -> None:
     assert replay(tmp_path, pialin_street, yolo_onnx, SKY_ZONE) == []
+
+
+def test_unreadable_file_is_an_error_not_a_hang(tmp_path: Path, yolo_onnx: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(AssertionError, match="cannot read"):
+        replay(tmp_path, broken, yolo_onnx, CAR_ZONE)

@@ -76,8 +76,16 @@ def test_paced_live_file_behaves_like_a_camera(pattern_clip: Path) -> None:
     assert all(started <= f.ts <= started + elapsed for f in rec.frames)  # wall clock, not media time
 
 
-def test_missing_file_goes_offline_and_retries_with_backoff(tmp_path: Path) -> None:
+def test_missing_file_in_replay_fails_and_the_reader_ends(tmp_path: Path) -> None:
     with running(replay(tmp_path / "missing.mp4")) as (reader, rec):
+        rec.wait_state(CameraState.FAILED, timeout_s=5)
+        assert reader.join(5), "a replay reader ends when its file cannot be read"
+    assert rec.states == [CameraState.CONNECTING, CameraState.OFFLINE, CameraState.FAILED]
+    assert "FileNotFoundError" in rec.events[1].reason
+
+
+def test_missing_file_played_as_a_camera_goes_offline_and_retries_with_backoff(tmp_path: Path) -> None:
+    with running(replay(tmp_path / "missing.mp4", live=True, replay_origin=None, pace=True)) as (reader, rec):
         rec.wait_state(CameraState.OFFLINE, timeout_s=5)
         rec.wait_for(lambda: reader.stats().reconnects >= 2, timeout_s=10, what="two reconnects")
     assert rec.states == [CameraState.CONNECTING, CameraState.OFFLINE]  # one event, many attempts
