@@ -49,7 +49,7 @@ class LiveRun:
         self.relay = OutboxRelay(broker, self.sessions, assemble.topology(site), self.stop) if broker else None
         dispatcher = assemble.dispatcher(site, self.sessions, wake=self.relay.wake if self.relay else None)
         self.intake = RoutingIntake(dispatcher, self.stop)
-        self.slots = LatestFrameSlots()
+        self.slots = LatestFrameSlots(camera.id for camera in self.cameras)
         self.readers = [CameraReader(assemble.source_settings(site, camera), self.slots, self.intake.submit, self.stop)
                         for camera in self.cameras]
         detector_states = {camera.id: assemble.camera_detector_state(site, camera, self.model)

@@ -91,7 +91,7 @@ class FileReplay:
 
     def run(self, file: Path, origin_ts: float, on_progress: Callable[[float], None]) -> LoopStats:
         stop = threading.Event()
-        slots = LatestFrameSlots()
+        slots = LatestFrameSlots([self.camera.id])
         settings = assemble.source_settings(self.site, self.camera, url=str(file), replay_origin=origin_ts)
         reader = CameraReader(settings, slots, on_health=self.on_health, stop=stop)
         detector = self.site.config.detector

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 
 from streams.frame import Frame
 
@@ -26,10 +27,12 @@ class LatestFrameSlots:
     ([1], 1)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cameras: Iterable[str] = ()) -> None:
+        """`cameras`: those expected to deliver, so a batch is complete once each has a frame in it."""
         self._cond = threading.Condition()
         self._slots: dict[str, Frame] = {}  # insertion order = arrival order of waiting frames
         self._dropped: Counter[str] = Counter()
+        self._cameras: set[str] = set(cameras)  # and every camera that has put a frame since
         self._closed = False
 
     def put_latest(self, frame: Frame) -> None:
@@ -38,6 +41,7 @@ class LatestFrameSlots:
             if self._slots.pop(frame.camera_id, None) is not None:
                 self._dropped[frame.camera_id] += 1
             self._slots[frame.camera_id] = frame
+            self._cameras.add(frame.camera_id)
             self._cond.notify_all()
 
     def put_wait(self, frame: Frame, stop: threading.Event, timeout_s: float) -> bool:
@@ -57,6 +61,7 @@ class LatestFrameSlots:
             if self._closed or stop.is_set():
                 return False
             self._slots[frame.camera_id] = frame
+            self._cameras.add(frame.camera_id)
             self._cond.notify_all()
             return True
 
@@ -64,7 +69,8 @@ class LatestFrameSlots:
         """Up to `max_batch` frames from distinct cameras, oldest `ts` first; empties their slots.
 
         Waits up to `timeout_s` for a first frame (returns [] if none or closed), then up to
-        `max_wait_s` longer for more cameras, returning early once `max_batch` are ready.
+        `max_wait_s` longer for more cameras, returning early once `max_batch` are ready or every
+        camera seen so far has a frame waiting (a batch holds one frame per camera).
         """
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
@@ -72,7 +78,7 @@ class LatestFrameSlots:
             if not self._cond.wait_for(lambda: self._slots or self._closed, timeout_s):
                 return []
             deadline = time.monotonic() + max_wait_s
-            while len(self._slots) < max_batch and not self._closed:
+            while len(self._slots) < min(max_batch, len(self._cameras)) and not self._closed:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break

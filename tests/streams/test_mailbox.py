@@ -43,7 +43,7 @@ def test_take_batch_returns_oldest_first_and_at_most_max_batch() -> None:
 
 
 def test_take_batch_waits_max_wait_for_more_cameras() -> None:
-    slots = LatestFrameSlots()
+    slots = LatestFrameSlots(cameras=("a", "b"))
     slots.put_latest(frame("a", 0))
     threading.Timer(0.05, slots.put_latest, args=(frame("b", 0),)).start()
     batch = slots.take_batch(max_batch=2, max_wait_s=2.0, timeout_s=1.0)
@@ -51,11 +51,20 @@ def test_take_batch_waits_max_wait_for_more_cameras() -> None:
 
 
 def test_take_batch_stops_waiting_once_max_wait_passes() -> None:
-    slots = LatestFrameSlots()
+    slots = LatestFrameSlots(cameras=("a", "b"))  # b never delivers
     slots.put_latest(frame("a", 0))
     started = time.monotonic()
     assert len(slots.take_batch(max_batch=8, max_wait_s=0.1, timeout_s=1.0)) == 1
     assert 0.1 <= time.monotonic() - started < 1.0
+
+
+def test_take_batch_does_not_wait_once_every_camera_is_in() -> None:
+    slots = LatestFrameSlots(cameras=("a", "b"))
+    slots.put_latest(frame("a", 0))
+    slots.put_latest(frame("b", 0))
+    started = time.monotonic()
+    assert len(slots.take_batch(max_batch=8, max_wait_s=5.0, timeout_s=1.0)) == 2
+    assert time.monotonic() - started < 1.0, "a batch holds one frame per camera: nothing more to wait for"
 
 
 def test_put_wait_blocks_until_the_slot_is_taken() -> None:
