@@ -31,8 +31,12 @@ class DecodedFrame:
     frame: av.VideoFrame
 
     def to_bgr(self) -> np.ndarray:
-        """Convert to an HxWx3 BGR uint8 array (the one copy/colour conversion per frame)."""
-        return self.frame.to_ndarray(format="bgr24")
+        """Convert to an HxWx3 BGR uint8 array (the one copy/colour conversion per frame).
+
+        Same size in and out, so no scaling filter is needed: POINT gives the same pixels as the
+        default filter here at about a third of the CPU (scripts/bench_pipeline.py).
+        """
+        return self.frame.to_ndarray(format="bgr24", interpolation="POINT")
 
 
 @dataclass(slots=True)

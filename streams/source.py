@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 import traceback
@@ -22,6 +24,7 @@ from streams.redact import redact_url
 log = logging.getLogger(__name__)
 
 # How long one put_wait blocks before looking at `stop` again (file replay back-pressure).
+READER_NICENESS = 5  # above the inference loop's 0: decoding yields the CPU first
 _PUT_WAIT_SLICE_S = 0.5
 
 
@@ -153,6 +156,7 @@ class CameraReader:
     def run(self) -> None:
         """Connect, read, reconnect until `stop` is set or a non-looping file ends."""
         s = self.settings
+        yield_to_inference()
         if self._origin is None:
             self._origin = time.time()
         self._set_state(CameraState.CONNECTING, s.safe_url)
@@ -188,28 +192,32 @@ class CameraReader:
         except (av.FFmpegError, OSError) as exc:
             self._set_state(CameraState.OFFLINE, f"cannot open {s.safe_url}: {_describe(exc)}")
             return False
-        got_frame = False
+        waiting_since: float | None = None  # monotonic; set once the first frame has arrived
         try:
             with container:
                 for decoded in self._frames(container):
-                    if not got_frame:
-                        got_frame = True
+                    if waiting_since is None:
                         self._backoff.reset()
                         self._set_state(CameraState.ONLINE, "")
                     self._hand_on(decoded)
                     if self._stop.is_set():
                         return False
+                    # From here on the reader waits on the stream (not on a slow consumer).
+                    waiting_since = time.monotonic()
                 if s.is_rtsp:
                     self._set_state(CameraState.OFFLINE, "stream ended")
                     return False
                 self._end_of_file(container)
                 return True
-        except av.ExitError as exc:  # the read timeout fired: connected, but nothing came
-            # Before any frame it is a failed connection; after frames, a stall.
-            state = CameraState.STALLED if got_frame else CameraState.OFFLINE
-            self._set_state(state, f"no data within {s.read_timeout_s:g} s ({_describe(exc)})")
         except (av.FFmpegError, OSError) as exc:
-            self._set_state(CameraState.OFFLINE, f"read failed: {_describe(exc)}")
+            # The read timeout fires as ExitError, or, when it cuts a packet short, as a decode
+            # error (InvalidDataError): so a stall is judged by the silence, not the error's type.
+            # Before any frame, any failure is a failed connection.
+            silent_s = 0.0 if waiting_since is None else time.monotonic() - waiting_since
+            if waiting_since is not None and (isinstance(exc, av.ExitError) or silent_s >= s.read_timeout_s):
+                self._set_state(CameraState.STALLED, f"no frame for {silent_s:.1f} s ({_describe(exc)})")
+            else:
+                self._set_state(CameraState.OFFLINE, f"read failed: {_describe(exc)}")
         except _Finished:
             raise
         except Exception as exc:  # a bug must not kill the camera's thread: log it, back off, retry
@@ -288,6 +296,17 @@ class CameraReader:
                                           CameraState.FINISHED) else logging.WARNING
         log.log(level, "camera %s: %s%s", self.settings.camera_id, state, f" ({reason})" if reason else "")
         self._on_health(HealthEvent(self.settings.camera_id, state, time.time(), reason))
+
+
+def yield_to_inference() -> None:
+    """Lower this reader thread's scheduling priority (Linux: per-thread nice).
+
+    A reader only has to stay one frame ahead of the detector; at normal priority its decoding
+    preempts the inference threads mid-operation and stalls them all. Under overload a live
+    camera then drops frames at its mailbox, which is the designed behaviour, never lag.
+    """
+    with contextlib.suppress(OSError, AttributeError):  # not Linux, or not permitted: run as is
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), READER_NICENESS)
 
 
 def _describe(exc: BaseException) -> str:

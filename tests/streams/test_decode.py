@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 from streams.decode import DecodeCounter, DecodedFrame, GridSampler, iter_decoded, open_container
@@ -88,3 +89,10 @@ def test_grid_sampler_takes_one_frame_per_slot_and_restarts_when_time_goes_back(
     assert taken == [0.0, 1.0, 2.1, 0.0, 1.2]
     with pytest.raises(ValueError):
         GridSampler(0)
+
+
+def test_bgr_conversion_matches_the_default_filter(pattern_clip: Path) -> None:
+    with av.open(str(pattern_clip)) as container:
+        decoded = next(iter_decoded(container, DecodePolicy.ALL, None))
+        default = decoded.frame.to_ndarray(format="bgr24")
+        assert np.abs(decoded.to_bgr().astype(int) - default.astype(int)).max() <= 1

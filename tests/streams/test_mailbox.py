@@ -70,8 +70,8 @@ def test_take_batch_does_not_wait_once_every_camera_is_in() -> None:
 def test_put_wait_blocks_until_the_slot_is_taken() -> None:
     slots, stop = LatestFrameSlots(), threading.Event()
     assert slots.put_wait(frame("a", 0), stop, timeout_s=1)
-    threading.Timer(0.1, slots.take_batch, kwargs={"max_batch": 1, "max_wait_s": 0, "timeout_s": 0}).start()
     started = time.monotonic()
+    threading.Timer(0.1, slots.take_batch, kwargs={"max_batch": 1, "max_wait_s": 0, "timeout_s": 0}).start()
     assert slots.put_wait(frame("a", 1), stop, timeout_s=5)
     assert time.monotonic() - started >= 0.1
     assert [f.seq for f in slots.take_batch(1, 0, 0)] == [1]

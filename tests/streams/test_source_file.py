@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import pytest
 
 from streams.frame import DecodePolicy
 from streams.health import CameraState
-from streams.source import SourceSettings
+from streams.source import READER_NICENESS, SourceSettings
 from tests.streams.conftest import CLIP_SECONDS
 from tests.streams.readers import running
 
@@ -109,3 +110,12 @@ def test_rtsp_settings_refuse_file_options_without_leaking_the_password() -> Non
     assert "hunter2" not in str(info.value) and "rtsp://***@10.0.0.7/live" in str(info.value)
     settings = SourceSettings("cam-1", "rtsp://admin:hunter2@10.0.0.7/live")
     assert "hunter2" not in repr(settings)
+
+
+def test_reader_thread_yields_the_cpu_to_inference(pattern_clip: Path) -> None:
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    with running(replay(pattern_clip, pace=True, live=True, replay_origin=None)) as (reader, rec):
+        rec.wait_state(CameraState.ONLINE, timeout_s=5)
+        thread = reader._thread
+        assert thread is not None and thread.native_id is not None
+        assert os.getpriority(os.PRIO_PROCESS, thread.native_id) == min(own + READER_NICENESS, 19)
