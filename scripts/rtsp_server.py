@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Serve an H.264 MP4 over RTSP, without re-encoding, as a stand-in camera for tests and demos.
+"""Serve an H.264 MP4 or MPEG-TS over RTSP, without re-encoding, as a stand-in camera for tests and demos.
 
 Runs under Debian's `/usr/bin/python3`, which has GStreamer's introspection bindings (`gi`):
 
@@ -7,7 +7,8 @@ Runs under Debian's `/usr/bin/python3`, which has GStreamer's introspection bind
         --user admin --password secret
 
 Prints `READY rtsp://127.0.0.1:PORT/MOUNT` (without credentials) on stdout once listening and
-exits cleanly on SIGTERM or SIGINT. `--port 0` picks a free port.
+exits cleanly on SIGTERM or SIGINT. `--port 0` picks a free port. An MPEG-TS file may change its
+picture size mid-stream, as a camera does when reconfigured; it plays once (tsdemux cannot loop).
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 Gst.init(None)
 
 # config-interval=-1 repeats SPS/PPS before every keyframe, so a client that joins late or
-# reconnects can start decoding at the next keyframe.
-PIPELINE = ("( filesrc name=src ! qtdemux name=demux ! h264parse ! "
+# reconnects can start decoding at the next keyframe (and at a new size after a change).
+PIPELINE = ("( filesrc name=src ! {demuxer} name=demux ! h264parse ! "
             "rtph264pay name=pay0 pt=96 config-interval=-1 )")
+DEMUXERS = {".mp4": "qtdemux", ".mov": "qtdemux", ".m4v": "qtdemux", ".ts": "tsdemux"}
+LOOPING_DEMUXERS = {"qtdemux"}  # take the segment seeks of LoopingMedia; tsdemux refuses them
 ROLE = "camera-user"
 
 
@@ -66,14 +69,29 @@ class FileFactory(GstRtspServer.RTSPMediaFactory):
         self._path = path
 
     def do_create_element(self, url: GstRtspServer.RTSPUrl) -> Gst.Element:
-        element = Gst.parse_launch(PIPELINE)
+        element = Gst.parse_launch(PIPELINE.format(demuxer=DEMUXERS[self._path.suffix.lower()]))
         element.get_by_name("src").set_property("location", str(self._path))
+        element.get_by_name("pay0").get_static_pad("src").add_probe(Gst.PadProbeType.QUERY_UPSTREAM, unseekable)
         return element
+
+
+def unseekable(pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
+    """Answer "not seekable" for the stream, as a camera would.
+
+    ffmpeg's PLAY asks for `Range: npt=0-` on every connect; the server would seek the shared
+    media for it, rewinding the timeline of every client watching. Not seekable, the PLAY just
+    joins the timeline where it is. LoopingMedia's own seeks go to the demuxer, past this pad.
+    """
+    query = info.get_query()
+    if query.type != Gst.QueryType.SEEKING:
+        return Gst.PadProbeReturn.OK
+    query.set_seeking(Gst.Format.TIME, False, 0, -1)
+    return Gst.PadProbeReturn.HANDLED
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--file", type=Path, required=True, help="H.264 .mp4 to serve")
+    parser.add_argument("--file", type=Path, required=True, help="H.264 .mp4 or .ts to serve")
     parser.add_argument("--port", type=int, default=8554, help="TCP port; 0 picks a free one")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--mount", default="/cam", help="path of the stream, e.g. /cam")
@@ -85,6 +103,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--user and --password go together")
     if not args.file.is_file():
         parser.error(f"no such file: {args.file}")
+    demuxer = DEMUXERS.get(args.file.suffix.lower())
+    if demuxer is None:
+        parser.error(f"{args.file}: serves {', '.join(sorted(DEMUXERS))} files only")
+    if args.loop and demuxer not in LOOPING_DEMUXERS:
+        parser.error(f"{args.file}: only MP4 files can --loop")
     if not args.mount.startswith("/"):
         args.mount = "/" + args.mount
     return args

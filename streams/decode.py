@@ -14,6 +14,7 @@ import av.container
 import numpy as np
 
 from streams.frame import DecodePolicy
+from streams.screen import PictureScreen
 
 # ffmpeg's RTSP socket I/O timeout is in microseconds. TCP interleaving: no UDP packet loss or
 # firewall trouble, and a dead server shows up as a socket error rather than silence.
@@ -41,9 +42,11 @@ class DecodedFrame:
 
 @dataclass(slots=True)
 class DecodeCounter:
-    """Frames the decoder produced, handed on or not (the policy's cost, for stats)."""
+    """Frames the decoder produced, handed on or not (the policy's cost, for stats), and the
+    packets it refused (damaged data: decoding goes on with the next packet)."""
 
     frames: int = 0
+    refused_packets: int = 0
 
 
 class GridSampler:
@@ -89,14 +92,18 @@ def open_container(url: str, open_timeout_s: float, read_timeout_s: float) -> av
 
 
 def iter_decoded(container: av.container.InputContainer, policy: DecodePolicy, detect_fps: float | None,
-                 thread_type: str = "AUTO", counter: DecodeCounter | None = None) -> Iterator[DecodedFrame]:
+                 thread_type: str = "AUTO", counter: DecodeCounter | None = None,
+                 screen: PictureScreen | None = None) -> Iterator[DecodedFrame]:
     """Decode the first video stream of `container`, yielding the frames `policy` hands on.
 
     ALL: every frame. SAMPLED: every frame decoded, those on the `1/detect_fps` media-time grid
     handed on. KEYFRAMES: the decoder skips non-key frames outright (the point of the policy:
     about a tenth of the CPU), then the `detect_fps` grid applies if given.
     `thread_type="AUTO"` (frame threads) replays files fastest; live sources may prefer "SLICE",
-    which adds no frames of latency. `counter`, if given, counts every decoded frame.
+    which adds no frames of latency. `counter`, if given, counts every decoded frame. `screen`,
+    if given, sees every packet and every decoded frame before the sampler and drops those
+    without a usable picture; what it raises ends the decoding.
+    A packet the decoder refuses is counted and skipped; errors reading the container propagate.
     """
     if policy is DecodePolicy.SAMPLED and detect_fps is None:
         raise ValueError("decode policy 'sampled' needs detect_fps")
@@ -107,16 +114,29 @@ def iter_decoded(container: av.container.InputContainer, policy: DecodePolicy, d
     sampler = GridSampler(detect_fps) if detect_fps is not None and policy is not DecodePolicy.ALL else None
     time_base = stream.time_base
     rate = stream.average_rate or stream.guessed_rate
-    for index, frame in enumerate(container.decode(stream)):
-        if counter is not None:
-            counter.frames += 1
-        if frame.pts is not None and time_base is not None:
-            media_time_s = float(frame.pts * time_base)
-        elif rate:
-            # No timestamps (rare raw streams): count decoded frames, exact unless KEYFRAMES.
-            media_time_s = index / float(rate)
-        else:
-            raise ValueError("stream has neither timestamps nor a frame rate")
-        if sampler is not None and not sampler.take(media_time_s):
+    index = 0
+    for packet in container.demux(stream):
+        if screen is not None:
+            screen.packet_arrived()
+        try:
+            frames = packet.decode()
+        except av.FFmpegError:
+            if counter is not None:
+                counter.refused_packets += 1
             continue
-        yield DecodedFrame(media_time_s, bool(frame.key_frame), frame)
+        for frame in frames:
+            if counter is not None:
+                counter.frames += 1
+            if frame.pts is not None and time_base is not None:
+                media_time_s = float(frame.pts * time_base)
+            elif rate:
+                # No timestamps (rare raw streams): count decoded frames, exact unless KEYFRAMES.
+                media_time_s = index / float(rate)
+            else:
+                raise ValueError("stream has neither timestamps nor a frame rate")
+            index += 1
+            if screen is not None and not screen.admit(frame, media_time_s):
+                continue
+            if sampler is not None and not sampler.take(media_time_s):
+                continue
+            yield DecodedFrame(media_time_s, bool(frame.key_frame), frame)

@@ -15,3 +15,10 @@ def redact_url(text: str) -> str:
     'rtsp://***@10.0.0.7:554/live'
     """
     return _USERINFO.sub(r"\g<scheme>***@", text)
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as one line for a log or a health reason, credentials removed (ffmpeg errors
+    quote the URL; pika's often have an empty str() and the cause in their args)."""
+    detail = str(exc) or "; ".join(str(arg) or repr(arg) for arg in exc.args)
+    return redact_url(f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__)

@@ -17,9 +17,11 @@ import av.container
 from streams.backoff import Backoff
 from streams.decode import DecodeCounter, DecodedFrame, is_rtsp, iter_decoded, open_container
 from streams.frame import DecodePolicy, Frame
-from streams.health import CameraState, HealthEvent
+from streams.health import CameraState, HealthEvent, HealthReporter
 from streams.mailbox import LatestFrameSlots
-from streams.redact import redact_url
+from streams.redact import describe, redact_url
+from streams.role import ThreadRole
+from streams.screen import DropCounts, NoPicture, PictureScreen, ResolutionChanged
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,9 @@ class SourceSettings:
     `ts = replay_origin + media time`, so rules see the file's own timeline at any replay speed.
     `pace` sleeps so media time advances at real time and `loop` starts a file again at its end
     (its timeline keeps increasing); together with `live` they make a file behave like a camera.
+    A live source is reported OFFLINE once it gave no usable picture for `offline_after_s`, and at
+    once when its connection fails; STALLED when connected without a usable picture for
+    `read_timeout_s` (see `CameraReader`).
 
     >>> s = SourceSettings("cam-01", "rtsp://admin:secret@10.0.0.7/live", DecodePolicy.KEYFRAMES)
     >>> s.safe_url, "secret" in repr(s)
@@ -49,6 +54,7 @@ class SourceSettings:
     detect_fps: float | None = 5.0
     open_timeout_s: float = 10.0
     read_timeout_s: float = 10.0
+    offline_after_s: float = 15.0
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 15.0
     live: bool = True
@@ -64,8 +70,8 @@ class SourceSettings:
             raise ValueError(f"{where}: decode policy 'sampled' needs detect_fps")
         if self.detect_fps is not None and not self.detect_fps > 0:
             raise ValueError(f"{where}: detect_fps must be > 0, got {self.detect_fps}")
-        if not (self.open_timeout_s > 0 and self.read_timeout_s > 0):
-            raise ValueError(f"{where}: open and read timeouts must be > 0")
+        if not (self.open_timeout_s > 0 and self.read_timeout_s > 0 and self.offline_after_s > 0):
+            raise ValueError(f"{where}: open_timeout_s, read_timeout_s and offline_after_s must be > 0")
         if self.is_rtsp and (self.pace or self.loop or self.start_s is not None or self.end_s is not None):
             raise ValueError(f"{where}: pace, loop, start_s and end_s apply to files only")
         if self.is_rtsp and not self.live:
@@ -94,7 +100,10 @@ class ReaderStats:
     state: CameraState | None = None  # None until the reader starts
     frames_decoded: int = 0
     frames_handed_on: int = 0
-    reconnects: int = 0
+    dropped: DropCounts = field(default_factory=DropCounts)  # decoded, but no usable picture
+    refused_packets: int = 0  # damaged packets the decoder could not take
+    open_attempts: int = 0  # connections tried, the first one included
+    reconnects: int = 0  # waits before another attempt, after a failure
     last_frame_ts: float | None = None
 
 
@@ -102,13 +111,18 @@ class _Finished(Exception):
     """The file reached its end (or end_s) and does not loop."""
 
 
-class CameraReader:
+class CameraReader(ThreadRole):
     """Reads one camera or file on its own thread into `slots`, reporting health on each change.
 
-    Health: CONNECTING at start, ONLINE at the first frame after each (re)connect, OFFLINE when
-    opening fails or a live stream drops or errors, STALLED when connected but no frame arrived
-    within `read_timeout_s`, FINISHED when a non-looping file ends (the reader then returns).
-    Each change is reported once; reconnects wait a capped backoff, reset by the first frame.
+    Only usable pictures are handed on (`streams.screen`): nothing after a (re)connect or a
+    corrupt frame before the next clean keyframe, nothing blank or repeated.
+    Health: CONNECTING at start, ONLINE at the first picture after each (re)connect, OFFLINE when
+    opening fails, a live stream drops or errors, or changes its resolution (the reader then
+    reconnects), STALLED when connected but no usable picture came within `read_timeout_s`
+    (silence or only damaged frames; the reader reconnects), FINISHED when a non-looping file
+    ends (the reader then returns). A watchdog thread reports OFFLINE once a live source gave
+    no usable picture for `offline_after_s`, even while the reader waits on a connect.
+    Each change is reported once; reconnects wait a capped backoff, reset by the first picture.
 
     >>> stop = threading.Event()
     >>> reader = CameraReader(settings, slots, on_health=print, stop=stop)  # doctest: +SKIP
@@ -118,13 +132,13 @@ class CameraReader:
     def __init__(self, settings: SourceSettings, slots: LatestFrameSlots,
                  on_health: Callable[[HealthEvent], None], stop: threading.Event) -> None:
         self.settings = settings
+        self.thread_name = f"reader-{settings.camera_id}"
         self._slots = slots
-        self._on_health = on_health
+        self._health = HealthReporter(settings.camera_id, on_health, settings.offline_after_s)
         self._stop = stop
         self._stats = ReaderStats(settings.camera_id)
         self._decoded = DecodeCounter()
         self._backoff = Backoff(settings.backoff_initial_s, maximum=settings.backoff_max_s)
-        self._thread: threading.Thread | None = None
         self._seq = 0
         # File timeline: the origin of ts, the offset added per completed loop, and the last media
         # time handed on (a reconnect resumes after it instead of repeating frames).
@@ -135,43 +149,42 @@ class CameraReader:
 
     # -- public ----------------------------------------------------------------------------------
 
-    def start(self) -> threading.Thread:
-        """Run the reader on a daemon thread named after the camera."""
-        self._thread = threading.Thread(target=self.run, name=f"reader-{self.settings.camera_id}",
-                                        daemon=True)
-        self._thread.start()
-        return self._thread
-
-    def join(self, timeout_s: float) -> bool:
-        """Wait for the thread to end; True if it has."""
-        if self._thread is None:
-            return True
-        self._thread.join(timeout_s)
-        return not self._thread.is_alive()
-
     def stats(self) -> ReaderStats:
-        self._stats.frames_decoded = self._decoded.frames
-        return replace(self._stats)
+        return replace(self._stats, state=self._health.state, frames_decoded=self._decoded.frames,
+                       refused_packets=self._decoded.refused_packets, dropped=replace(self._stats.dropped))
 
     def run(self) -> None:
-        """Connect, read, reconnect until `stop` is set or a non-looping file ends."""
+        """Connect, read, reconnect until `stop` is set or a non-looping file ends.
+
+        A live source runs its health watchdog on a thread of its own meanwhile.
+        """
+        done = threading.Event()
+        if self.settings.live:
+            threading.Thread(target=self._health.watch, args=(self._stop, done),
+                             name=f"watch-{self.settings.camera_id}", daemon=True).start()
+        try:
+            self._run()
+        finally:
+            done.set()
+
+    def _run(self) -> None:
         s = self.settings
         yield_to_inference()
         if self._origin is None:
             self._origin = time.time()
-        self._set_state(CameraState.CONNECTING, s.safe_url)
+        self._health.report(CameraState.CONNECTING, s.safe_url)
         while not self._stop.is_set():
             try:
                 next_pass = self._read_once()
             except _Finished:
-                self._set_state(CameraState.FINISHED, "end of file")
+                self._health.report(CameraState.FINISHED, "end of file")
                 return
             if self._stop.is_set():
                 break
             if next_pass:
                 continue
             if not s.live:
-                self._set_state(CameraState.FAILED, f"cannot read {s.safe_url}")
+                self._health.report(CameraState.FAILED, f"cannot read {s.safe_url}")
                 return
             self._stats.reconnects += 1
             delay = self._backoff.next_delay()
@@ -187,47 +200,50 @@ class CameraReader:
         True when a looping file ended a pass and the next one should start at once.
         """
         s = self.settings
+        self._stats.open_attempts += 1
         try:
             container = open_container(s.url, s.open_timeout_s, s.read_timeout_s)
         except (av.FFmpegError, OSError) as exc:
-            self._set_state(CameraState.OFFLINE, f"cannot open {s.safe_url}: {_describe(exc)}")
+            self._health.report(CameraState.OFFLINE, f"cannot open {s.safe_url}: {describe(exc)}")
             return False
-        waiting_since: float | None = None  # monotonic; set once the first frame has arrived
+        silence = _Silence(s.read_timeout_s)
         try:
             with container:
                 for decoded in self._frames(container):
-                    if waiting_since is None:
+                    if not silence.heard_any:
                         self._backoff.reset()
-                        self._set_state(CameraState.ONLINE, "")
+                        self._health.report(CameraState.ONLINE, "")
+                    silence.frame_arrived()
                     self._hand_on(decoded)
                     if self._stop.is_set():
                         return False
-                    # From here on the reader waits on the stream (not on a slow consumer).
-                    waiting_since = time.monotonic()
+                    silence.waiting()  # on the stream again, not on a slow consumer
                 if s.is_rtsp:
-                    self._set_state(CameraState.OFFLINE, "stream ended")
+                    self._health.report(CameraState.OFFLINE, "stream ended")
                     return False
                 self._end_of_file(container)
                 return True
+        except NoPicture as exc:
+            self._health.report(CameraState.STALLED if silence.heard_any else CameraState.OFFLINE, str(exc))
+        except ResolutionChanged as exc:
+            self._health.report(CameraState.OFFLINE, f"{exc}; reconnecting")
         except (av.FFmpegError, OSError) as exc:
-            # The read timeout fires as ExitError, or, when it cuts a packet short, as a decode
-            # error (InvalidDataError): so a stall is judged by the silence, not the error's type.
-            # Before any frame, any failure is a failed connection.
-            silent_s = 0.0 if waiting_since is None else time.monotonic() - waiting_since
-            if waiting_since is not None and (isinstance(exc, av.ExitError) or silent_s >= s.read_timeout_s):
-                self._set_state(CameraState.STALLED, f"no frame for {silent_s:.1f} s ({_describe(exc)})")
+            if silence.heard_any and (isinstance(exc, av.ExitError) or silence.stalled()):
+                self._health.report(CameraState.STALLED,
+                                    f"no frame within {s.read_timeout_s:g} s ({describe(exc)})")
             else:
-                self._set_state(CameraState.OFFLINE, f"read failed: {_describe(exc)}")
+                self._health.report(CameraState.OFFLINE, f"read failed: {describe(exc)}")
         except _Finished:
             raise
         except Exception as exc:  # a bug must not kill the camera's thread: log it, back off, retry
             log.error("camera %s: unexpected error\n%s", s.camera_id,
                       redact_url("".join(traceback.format_exception(exc))))
-            self._set_state(CameraState.OFFLINE, f"unexpected error: {_describe(exc)}")
+            self._health.report(CameraState.OFFLINE, f"unexpected error: {describe(exc)}")
         return False
 
     def _frames(self, container: av.container.InputContainer) -> Iterator[DecodedFrame]:
-        """The policy's frames of one connection, restricted to [start_s, end_s) and past resume."""
+        """The usable pictures the policy hands on from one connection, restricted to
+        [start_s, end_s) and, for a file, past the last one handed on before a reconnect."""
         s = self.settings
         first_s = s.start_s if self._resume_after_s is None else None
         if first_s:
@@ -237,7 +253,12 @@ class CameraReader:
         # decoder threads would take cores from inference (measured by scripts/bench_pipeline.py).
         # Slice threads for RTSP: they add no latency, unlike frame threads.
         thread_type = "SLICE" if s.is_rtsp else "NONE"
-        for decoded in iter_decoded(container, s.decode, s.detect_fps, thread_type, self._decoded):
+        # A live source's size is fixed per connection, and a connection that yields no usable
+        # picture within the read timeout is a stall; a replayed file takes what it holds.
+        screen = PictureScreen(self._stats.dropped, fixed_size=s.live,
+                               picture_timeout_s=s.read_timeout_s if s.live else None,
+                               on_picture=self._health.picture_seen)
+        for decoded in iter_decoded(container, s.decode, s.detect_fps, thread_type, self._decoded, screen):
             t = decoded.media_time_s
             if first_s is not None and t < first_s:
                 continue
@@ -277,7 +298,8 @@ class CameraReader:
         self._seq += 1
         self._stats.frames_handed_on += 1
         self._stats.last_frame_ts = ts
-        self._resume_after_s = decoded.media_time_s
+        if not s.is_rtsp:  # a camera's media time starts afresh with each connection
+            self._resume_after_s = decoded.media_time_s
 
     def _sleep_until(self, timeline_s: float) -> None:
         now = time.monotonic()
@@ -286,16 +308,6 @@ class CameraReader:
         delay = self._pace_anchor + timeline_s - now
         if delay > 0:
             self._stop.wait(delay)
-
-    def _set_state(self, state: CameraState, reason: str) -> None:
-        if state is self._stats.state:
-            log.debug("camera %s: still %s: %s", self.settings.camera_id, state, reason)
-            return
-        self._stats.state = state
-        level = logging.INFO if state in (CameraState.ONLINE, CameraState.CONNECTING,
-                                          CameraState.FINISHED) else logging.WARNING
-        log.log(level, "camera %s: %s%s", self.settings.camera_id, state, f" ({reason})" if reason else "")
-        self._on_health(HealthEvent(self.settings.camera_id, state, time.time(), reason))
 
 
 def yield_to_inference() -> None:
@@ -309,9 +321,36 @@ def yield_to_inference() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), READER_NICENESS)
 
 
-def _describe(exc: BaseException) -> str:
-    """An exception as text with any URL's credentials removed (ffmpeg errors quote the URL)."""
-    return redact_url(f"{type(exc).__name__}: {exc}")
+class _Silence:
+    """Tells a stalled stream from a broken one when reading fails.
+
+    The read timeout fires as ExitError, but when it cuts an RTP packet short ffmpeg first hands
+    on what it had (a frame or two arrive late, a damaged packet the decoder skips) and then fails
+    with another error (InvalidDataError). So a failure counts as a stall when the stream was
+    silent for the read timeout at any point within the last read timeout, whatever the error's
+    type. (Packets that keep coming without a usable picture are the screen's `NoPicture`.)
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.heard_any = False
+        self._since: float | None = None  # monotonic; when the reader last waited on the stream
+        self._long_gap_at: float | None = None
+
+    def waiting(self) -> None:
+        self._since = time.monotonic()
+
+    def frame_arrived(self) -> None:
+        self.heard_any = True
+        now = time.monotonic()
+        if self._since is not None and now - self._since >= self.timeout_s:
+            self._long_gap_at = now
+
+    def stalled(self) -> bool:
+        now = time.monotonic()
+        if self._since is not None and now - self._since >= self.timeout_s:
+            return True
+        return self._long_gap_at is not None and now - self._long_gap_at < self.timeout_s
 
 
 def _pass_length_s(container: av.container.InputContainer, settings: SourceSettings) -> float:

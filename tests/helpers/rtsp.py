@@ -7,9 +7,12 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
+
+import av
 
 from aibrain.assets import PROJECT_ROOT
 
@@ -128,3 +131,44 @@ class RtspServer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+class RtspViewer:
+    """Another client watching a stream, as a recorder beside the reader would: it keeps the
+    server's shared timeline running while the reader under test reconnects (with no client
+    left, the server stops the media and would start the file afresh for the next one).
+
+    >>> with RtspServer(clip) as server, RtspViewer(server.url):  # doctest: +SKIP
+    ...     ...  # a reader that reconnects resumes the timeline where it now is
+    """
+
+    def __init__(self, url: str, timeout_s: float = 15.0) -> None:
+        self.url = url
+        self.timeout_s = timeout_s
+        self._stop = threading.Event()
+        self._watching = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._watch, name="rtsp-viewer", daemon=True)
+
+    def _watch(self) -> None:
+        try:
+            with av.open(self.url, options={"rtsp_transport": "tcp"}, timeout=self.timeout_s) as container:
+                for _ in container.demux(container.streams.video[0]):  # packets only: nothing to decode
+                    self._watching.set()
+                    if self._stop.is_set():
+                        return
+        except av.FFmpegError as exc:
+            self._error = exc
+        finally:
+            self._watching.set()
+
+    def __enter__(self) -> RtspViewer:
+        self._thread.start()
+        if not self._watching.wait(self.timeout_s) or self._error is not None:
+            raise RuntimeError(f"viewer could not watch the stream: {self._error}")
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop.set()
+        self._thread.join(self.timeout_s)

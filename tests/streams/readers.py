@@ -8,10 +8,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from streams.frame import Frame
+from streams.frame import DecodePolicy, Frame
 from streams.health import CameraState, HealthEvent
 from streams.mailbox import LatestFrameSlots
 from streams.source import CameraReader, SourceSettings
+
+# Short timeouts and backoff keep the tests quick; the logic is the production one. The open
+# timeout exceeds offline_after_s, so OFFLINE must come on time while a connect still waits.
+READ_TIMEOUT_S = 2.0
+OPEN_TIMEOUT_S = 5.0
+OFFLINE_AFTER_S = 4.0
+
+
+def rtsp_camera(url: str, **overrides: object) -> SourceSettings:
+    fields: dict[str, object] = {"camera_id": "cam-1", "url": url, "decode": DecodePolicy.SAMPLED,
+                                 "detect_fps": 5.0, "open_timeout_s": OPEN_TIMEOUT_S,
+                                 "read_timeout_s": READ_TIMEOUT_S, "offline_after_s": OFFLINE_AFTER_S,
+                                 "backoff_max_s": 2.0}
+    fields.update(overrides)
+    return SourceSettings(**fields)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -49,6 +64,10 @@ class Recorder:
 
     def wait_frames(self, count: int, timeout_s: float) -> None:
         self.wait_for(lambda: len(self.frames) >= count, timeout_s, f"{count} frames")
+
+    def event(self, state: CameraState, occurrence: int = 1) -> HealthEvent:
+        with self._cond:
+            return [e for e in self.events if e.state is state][occurrence - 1]
 
 
 @contextmanager

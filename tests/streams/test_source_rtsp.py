@@ -1,4 +1,7 @@
-"""CameraReader against a real RTSP server (GStreamer, scripts/rtsp_server.py): health and secrecy."""
+"""CameraReader against a real RTSP server (GStreamer, scripts/rtsp_server.py): frames and secrecy.
+
+Faults (server killed or frozen, damaged or resized streams) are in test_source_faults.py.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +14,8 @@ import pytest
 
 from streams.frame import DecodePolicy
 from streams.health import CameraState
-from streams.source import SourceSettings
 from tests.helpers.rtsp import RtspServer, gi_rtsp_available
-from tests.streams.readers import running
+from tests.streams.readers import rtsp_camera, running
 
 pytestmark = [
     pytest.mark.integration,
@@ -22,16 +24,7 @@ pytestmark = [
 
 PASSWORD = "s3cret-Pa55"  # distinctive, so a leak cannot hide behind a common word
 WRONG_PASSWORD = "wr0ng-Pa55"
-ONLINE, OFFLINE, STALLED = CameraState.ONLINE, CameraState.OFFLINE, CameraState.STALLED
-
-
-def camera(url: str, **overrides: object) -> SourceSettings:
-    # Short timeouts and backoff keep the test quick; the behaviour is the production one.
-    fields: dict[str, object] = {"camera_id": "cam-1", "url": url, "decode": DecodePolicy.SAMPLED,
-                                 "detect_fps": 5.0, "open_timeout_s": 5.0, "read_timeout_s": 2.0,
-                                 "backoff_max_s": 2.0}
-    fields.update(overrides)
-    return SourceSettings(**fields)  # type: ignore[arg-type]
+ONLINE, OFFLINE = CameraState.ONLINE, CameraState.OFFLINE
 
 
 @pytest.fixture
@@ -42,7 +35,7 @@ def server(bike_clip: Path) -> Iterator[RtspServer]:
 
 def test_live_frames_arrive_with_wall_clock_timestamps(server: RtspServer) -> None:
     started = time.time()
-    with running(camera(server.url)) as (reader, rec):
+    with running(rtsp_camera(server.url)) as (reader, rec):
         rec.wait_frames(10, timeout_s=20)
     ended = time.time()
     assert rec.states[:2] == [CameraState.CONNECTING, ONLINE]
@@ -54,50 +47,23 @@ def test_live_frames_arrive_with_wall_clock_timestamps(server: RtspServer) -> No
 
 
 def test_keyframes_policy_over_rtsp(server: RtspServer) -> None:
-    with running(camera(server.url, decode=DecodePolicy.KEYFRAMES, detect_fps=None)) as (reader, rec):
+    with running(rtsp_camera(server.url, decode=DecodePolicy.KEYFRAMES, detect_fps=None)) as (reader, rec):
         rec.wait_frames(3, timeout_s=20)
         stats = reader.stats()
     assert all(f.keyframe for f in rec.frames)
     assert stats.frames_decoded == stats.frames_handed_on
 
 
-def test_server_killed_then_restarted_goes_offline_then_online_once_each(server: RtspServer) -> None:
-    with running(camera(server.url)) as (reader, rec):
-        rec.wait_state(ONLINE, timeout_s=20)
-        rec.wait_frames(3, timeout_s=10)
-        server.kill()
-        rec.wait_state(OFFLINE, timeout_s=5)
-        rec.wait_for(lambda: reader.stats().reconnects >= 2, timeout_s=10, what="failed reconnects")
-        server.start()
-        rec.wait_state(ONLINE, timeout_s=20, occurrence=2)
-        frames_before = len(rec.frames)
-        rec.wait_frames(frames_before + 3, timeout_s=10)
-    assert rec.states == [CameraState.CONNECTING, ONLINE, OFFLINE, ONLINE]
-
-
-def test_frozen_server_is_stalled_then_offline_then_online(server: RtspServer) -> None:
-    with running(camera(server.url, open_timeout_s=2.0)) as (_, rec):
-        rec.wait_frames(3, timeout_s=20)
-        server.pause()  # connection stays up, nothing arrives
-        try:
-            rec.wait_state(STALLED, timeout_s=10)
-            rec.wait_state(OFFLINE, timeout_s=10)  # reconnecting to a frozen server times out
-        finally:
-            server.resume()
-        rec.wait_state(ONLINE, timeout_s=20, occurrence=2)
-    assert rec.states == [CameraState.CONNECTING, ONLINE, STALLED, OFFLINE, ONLINE]
-
-
 def test_credentials_work_and_never_reach_the_logs(bike_clip: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, every level
     with RtspServer(bike_clip, user="admin", password=PASSWORD) as srv:
         assert PASSWORD in srv.url
-        with running(camera(srv.url)) as (_, rec):
+        with running(rtsp_camera(srv.url)) as (_, rec):
             rec.wait_frames(5, timeout_s=20)
-        with running(camera(srv.url_with("admin", WRONG_PASSWORD), camera_id="cam-wrong")) as (reader, bad):
+        with running(rtsp_camera(srv.url_with("admin", WRONG_PASSWORD), camera_id="cam-wrong")) as (reader, bad):
             bad.wait_state(OFFLINE, timeout_s=10)
             bad.wait_for(lambda: reader.stats().reconnects >= 1, timeout_s=10, what="a retry")
-        with running(camera(srv.url.replace("/cam", "/missing"), camera_id="cam-404")) as (_, missing):
+        with running(rtsp_camera(srv.url.replace("/cam", "/missing"), camera_id="cam-404")) as (_, missing):
             missing.wait_state(OFFLINE, timeout_s=10)
     assert ONLINE in rec.states
     assert ONLINE not in bad.states
