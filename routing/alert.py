@@ -6,16 +6,18 @@ Consumers outside this codebase read it, so its shape changes only with `schema_
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer
 
-from detector.violation import ViolationKind
-
 SCHEMA_VERSION: Literal[1] = 1
+# A kind of the taxonomy (configs/taxonomy.yaml), e.g. "non_motor_parking".
+KindCode = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
 
 
-class _Frozen(BaseModel):
+class FrozenMessage(BaseModel):
+    """Base of every message body: immutable, strict, times written with their UTC offset."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     @field_serializer("*", when_used="json", check_fields=False)
@@ -24,21 +26,21 @@ class _Frozen(BaseModel):
         return value.isoformat() if isinstance(value, datetime) else value
 
 
-class Location(_Frozen):
+class Location(FrozenMessage):
     """WGS 84 position of the camera that saw the violation."""
 
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
 
 
-class DueBy(_Frozen):
+class DueBy(FrozenMessage):
     """Deadlines: accept the alert by `accept`, resolve the problem by `resolve`."""
 
     accept: AwareDatetime
     resolve: AwareDatetime
 
 
-class AlertMessage(_Frozen):
+class AlertMessage(FrozenMessage):
     """One dispatched violation, as published to the broker.
 
     `dispatch_id` is the AMQP message id (one per publish decision; consumers de-duplicate on
@@ -51,7 +53,7 @@ class AlertMessage(_Frozen):
     schema_version: Literal[1] = SCHEMA_VERSION
     dispatch_id: str
     incident_id: str
-    kind: ViolationKind
+    kind: KindCode
     kind_label_zh: str
     grid_id: str | None
     grid_name: str | None

@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from detector.violation import ViolationKind
-
 
 @dataclass(frozen=True, slots=True)
 class DueMinutes:
@@ -25,18 +23,18 @@ class DueMinutes:
 class DueLimits:
     """Due times for every kind: `per_kind` entries override `default`.
 
-    >>> limits = DueLimits(per_kind={ViolationKind.MOTOR_PARKING: DueMinutes(5, 30)})
-    >>> limits.for_kind(ViolationKind.PILING)
+    >>> limits = DueLimits(per_kind={"motor_parking": DueMinutes(5, 30)})
+    >>> limits.for_kind("piling")
     DueMinutes(accept=15.0, resolve=120.0)
     """
 
     default: DueMinutes = DueMinutes()
-    per_kind: Mapping[ViolationKind, DueMinutes] = field(default_factory=dict)
+    per_kind: Mapping[str, DueMinutes] = field(default_factory=dict)
 
-    def for_kind(self, kind: ViolationKind) -> DueMinutes:
+    def for_kind(self, kind: str) -> DueMinutes:
         return self.per_kind.get(kind, self.default)
 
-    def due(self, kind: ViolationKind, confirmed_at: datetime) -> tuple[datetime, datetime]:
+    def due(self, kind: str, confirmed_at: datetime) -> tuple[datetime, datetime]:
         """(accept by, resolve by) for a violation of `kind` confirmed at `confirmed_at`."""
         minutes = self.for_kind(kind)
         return (confirmed_at + timedelta(minutes=minutes.accept),

@@ -22,7 +22,7 @@ from routing.alert import AlertMessage, DueBy, Location
 from routing.deadlines import DueLimits
 from routing.grids import GeoPoint, Grid, GridMap
 from routing.roster import Roster, Worker
-from routing.schema import Incident, IncidentStatus
+from routing.schema import Incident, IncidentAction, IncidentStatus
 from routing.topology import Topology
 from streams.health import HealthEvent
 from streams.redact import redact_url
@@ -44,6 +44,7 @@ class DispatchResult:
     dispatch_id: str
     worker_id: str | None  # None: sent to the fallback queue
     grid_id: str | None  # None: no grid found for the camera and zone
+    kind_label_zh: str
 
 
 def utc_now() -> datetime:
@@ -77,6 +78,7 @@ class Dispatcher:
         tz: ZoneInfo,
         wake: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utc_now,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         unknown = sorted({g for g in zone_grids.values() if g not in grids})
         if unknown:
@@ -91,6 +93,7 @@ class Dispatcher:
         self._tz = tz
         self._wake = wake
         self._clock = clock
+        self._labels = dict(labels or {})  # kind code -> 中文 label; a kind without one shows its code
 
     def grid_for(self, camera_id: str, zone: str) -> Grid | None:
         grid_id = self._zone_grids.get((camera_id, zone))
@@ -112,28 +115,31 @@ class Dispatcher:
 
         with self._sessions() as session, session.begin():
             store.add_incident(session, Incident(
-                id=incident_id, kind=violation.kind, status=IncidentStatus.DISPATCHED,
+                id=incident_id, kind=violation.kind, kind_label=alert.kind_label_zh, status=IncidentStatus.DISPATCHED,
                 camera_id=violation.camera_id, camera_name=alert.camera_name, zone=violation.zone,
                 grid_id=alert.grid_id, worker_id=alert.worker_id, object_kind=violation.object_kind,
                 class_name=violation.class_name, track_id=violation.track_id,
                 confidence=violation.confidence, bbox=list(violation.bbox),
                 frame_size=list(violation.frame_size), first_seen=violation.first_seen,
                 confirmed_at=violation.confirmed_at, snapshot=alert.snapshot, created_at=now,
+                accept_due=alert.due_by.accept, resolve_due=alert.due_by.resolve, escalation_level=0,
+                verification_attempts=0,
             ))
-            store.add_transition(session, incident_id, None, IncidentStatus.DETECTED, "detector",
-                                 violation.confirmed_at)
-            store.add_transition(session, incident_id, IncidentStatus.DETECTED, IncidentStatus.DISPATCHED,
-                                 "router", now, note=f"to {alert.worker_id or 'fallback queue'}")
+            store.add_transition(session, incident_id, IncidentAction.DETECT, None, IncidentStatus.DETECTED,
+                                 "detector", violation.confirmed_at)
+            store.add_transition(session, incident_id, IncidentAction.DISPATCH, IncidentStatus.DETECTED,
+                                 IncidentStatus.DISPATCHED, "router", now,
+                                 note=f"to {alert.worker_id or 'fallback queue'}")
             store.add_outbox_message(
                 session, message_id=dispatch_id, exchange=self._topology.exchange,
                 routing_key=self._topology.routing_key(alert.worker_id), body=alert.to_json(),
-                headers={"schema_version": alert.schema_version, "kind": violation.kind.value,
+                headers={"schema_version": alert.schema_version, "kind": violation.kind,
                          "incident_id": incident_id},
                 created_at=now,
             )
         if self._wake is not None:
             self._wake()
-        return DispatchResult(incident_id, dispatch_id, alert.worker_id, alert.grid_id)
+        return DispatchResult(incident_id, dispatch_id, alert.worker_id, alert.grid_id, alert.kind_label_zh)
 
     def record_camera_event(self, event: HealthEvent) -> None:
         """Keep a camera's health change (an offline camera explains missing incidents)."""
@@ -151,7 +157,7 @@ class Dispatcher:
         local = self._tz  # times in the message read in the site's zone, offset included
         return AlertMessage(
             dispatch_id=dispatch_id, incident_id=incident_id,
-            kind=violation.kind, kind_label_zh=violation.kind.label_zh,
+            kind=violation.kind, kind_label_zh=self._labels.get(violation.kind, violation.kind),
             grid_id=grid.id if grid else None, grid_name=grid.name if grid else None,
             worker_id=worker.id if worker else None, worker_name=worker.name if worker else None,
             camera_id=violation.camera_id, camera_name=camera.name, zone=violation.zone,

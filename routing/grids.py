@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import reprlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,13 +96,17 @@ def load_grids(path: Path | str) -> GridMap:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL byte in the name
         raise GridFileError([GridProblem(str(path), "(file)", f"cannot read: {exc}")]) from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         where = f"(line {exc.lineno}, column {exc.colno})"
         raise GridFileError([GridProblem(str(path), where, f"not JSON: {exc.msg}")]) from exc
+    except RecursionError:
+        raise GridFileError([GridProblem(str(path), "(file)", "not usable JSON: nested too deeply")]) from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise GridFileError([GridProblem(str(path), "(file)", f"not usable JSON: {exc}")]) from exc
     return grids_from_geojson(data, source=str(path))
 
 
@@ -142,23 +147,24 @@ def _grid_from_feature(feature: Any, at: str, problem: Report) -> Grid | None:
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         problem(f"{at}.type", "expected a GeoJSON Feature")
         return None
-    ok = True
     props = feature.get("properties")
-    if not isinstance(props, dict):
+    if isinstance(props, dict):
+        grid_id = _non_empty(props.get("id"), f"{at}.properties.id", problem)
+        name = _non_empty(props.get("name"), f"{at}.properties.name", problem)
+    else:
         problem(f"{at}.properties", "expected an object with 'id' and 'name'")
-        props, ok = {}, False
-    grid_id, name = props.get("id"), props.get("name")
-    if props and not (isinstance(grid_id, str) and grid_id.strip()):
-        problem(f"{at}.properties.id", f"expected a non-empty string, got {grid_id!r}")
-        ok = False
-    if props and not (isinstance(name, str) and name.strip()):
-        problem(f"{at}.properties.name", f"expected a non-empty string, got {name!r}")
-        ok = False
-
+        grid_id = name = None
     geometry = _area(feature.get("geometry"), f"{at}.geometry", problem)
-    if not ok or geometry is None:
+    if grid_id is None or name is None or geometry is None:
         return None
-    return Grid(str(grid_id), str(name), geometry)
+    return Grid(grid_id, name, geometry)
+
+
+def _non_empty(value: Any, at: str, problem: Report) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value
+    problem(at, f"expected a non-empty string, got {reprlib.repr(value)}")
+    return None
 
 
 def _area(raw: Any, at: str, problem: Report) -> Polygon | MultiPolygon | None:

@@ -12,10 +12,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from detector.violation import Violation
 from routing.dispatch import Dispatcher, DispatchResult
 from streams.backoff import Backoff
 from streams.health import HealthEvent
+from streams.redact import describe
+from streams.role import ThreadRole
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +33,14 @@ class IntakeStats:
     write_retries: int = 0
 
 
-class RoutingIntake:
+class RoutingIntake(ThreadRole):
     """Owns the unit of work for each violation: one `Dispatcher.dispatch` call, retried until stored.
 
     >>> intake = RoutingIntake(dispatcher, stop)   # doctest: +SKIP
     >>> intake.submit(violation); intake.start()   # doctest: +SKIP
     """
+
+    thread_name = "routing-intake"
 
     def __init__(self, dispatcher: Dispatcher, stop: threading.Event,
                  on_dispatched: Callable[[Violation, DispatchResult], None] | None = None,
@@ -44,7 +50,6 @@ class RoutingIntake:
         self._on_dispatched = on_dispatched
         self._backoff = backoff or Backoff()
         self._queue: queue.Queue[IntakeItem] = queue.Queue()
-        self._thread: threading.Thread | None = None
         self.stats = IntakeStats()
 
     def submit(self, item: IntakeItem) -> None:
@@ -52,14 +57,6 @@ class RoutingIntake:
 
     def pending(self) -> int:
         return self._queue.unfinished_tasks
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="routing-intake", daemon=True)
-        self._thread.start()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def run(self) -> None:
         # After stop, what is already queued is still written: detected incidents are never dropped.
@@ -79,11 +76,13 @@ class RoutingIntake:
                 self._store(item)
                 self._backoff.reset()
                 return
-            except Exception:
+            except Exception as exc:
                 self.stats.write_retries += 1
                 delay = self._backoff.next_delay()
-                log.exception("camera %s: storing %s failed; retrying in %.1f s",
-                              item.camera_id, type(item).__name__, delay)
+                # The database away is expected now and then: one line. Anything else: the traceback.
+                report = log.warning if isinstance(exc, SQLAlchemyError) else log.exception
+                report("camera %s: storing %s failed (%s); retrying in %.1f s",
+                       item.camera_id, type(item).__name__, describe(exc), delay)
                 # Waits even when stopping: giving up would lose an incident already detected.
                 threading.Event().wait(delay)
 
@@ -95,7 +94,7 @@ class RoutingIntake:
         result = self._dispatcher.dispatch(item)
         self.stats.incidents += 1
         log.info("camera %s zone %s: %s incident %s -> grid %s, %s", item.camera_id, item.zone,
-                 item.kind.value, result.incident_id, result.grid_id,
+                 item.kind, result.incident_id, result.grid_id,
                  f"worker {result.worker_id}" if result.worker_id else "fallback queue (nobody on duty)")
         if self._on_dispatched is not None:
             self._on_dispatched(item, result)

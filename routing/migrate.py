@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, text
 
 from routing.db import make_engine
+from streams.redact import redact_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any constant works; it only has to be the same for every node sharing the database.
@@ -31,9 +32,21 @@ def upgrade_to_head(url: str) -> None:
     """
     engine = make_engine(url)
     try:
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-            command.upgrade(alembic_config(connection), "head")
+        with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # SQLite alters a table by copying it and dropping the old one; with foreign keys
+                # on, that drop would cascade to the rows referring to it (the audit trail). The
+                # pragma only takes effect outside a transaction, hence the commit before begin.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+                command.upgrade(alembic_config(connection), "head")
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise RuntimeError(f"{redact_url(url)}: the migrated database breaks a foreign key")
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
     finally:
         engine.dispose()

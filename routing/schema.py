@@ -24,7 +24,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from detector.violation import ViolationKind
 from streams.health import CameraState
 
 # Stable constraint names, so migrations can refer to them on every backend.
@@ -65,17 +64,42 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class IncidentStatus(StrEnum):
-    """The closed loop: detected -> dispatched -> accepted -> resolved -> verified (or reopened)."""
+    """The closed loop: detected -> dispatched -> accepted -> resolved -> verified (or reopened).
+
+    `verification_pending`: resolved, but the camera could not look again yet; retried, never closed
+    silently. `routing.lifecycle.TRANSITIONS` says which action leads from which status to which.
+    """
 
     DETECTED = "detected"
     DISPATCHED = "dispatched"
     ACCEPTED = "accepted"
     RESOLVED = "resolved"
+    VERIFICATION_PENDING = "verification_pending"
     VERIFIED = "verified"
     REOPENED = "reopened"
 
 
-def _str_enum(enum: type[StrEnum], name: str, length: int = 16) -> Enum:
+class IncidentAction(StrEnum):
+    """What moved an incident: the verb of an audit row and of an incident update message."""
+
+    DETECT = "detect"
+    DISPATCH = "dispatch"
+    ACCEPT = "accept"
+    RESOLVE = "resolve"
+    VERIFY = "verify"
+    REOPEN = "reopen"
+    DEFER_VERIFICATION = "defer_verification"
+    ESCALATE = "escalate"
+
+
+class MessageType(StrEnum):
+    """The AMQP `type` of what the pipeline publishes: consumers tell the bodies apart by it."""
+
+    ALERT = "alert"
+    INCIDENT_UPDATE = "incident_update"
+
+
+def _str_enum(enum: type[StrEnum], name: str, length: int = 24) -> Enum:
     # A VARCHAR holding the value, no CHECK or native type: adding a state needs no ALTER TYPE.
     return Enum(enum, name=name, native_enum=False, create_constraint=False, length=length,
                 values_callable=lambda members: [m.value for m in members])
@@ -92,7 +116,8 @@ class Incident(Base):
     __tablename__ = "incidents"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    kind: Mapped[ViolationKind] = mapped_column(_str_enum(ViolationKind, "violation_kind", 32))
+    kind: Mapped[str] = mapped_column(String(32))  # a code of the taxonomy
+    kind_label: Mapped[str] = mapped_column(String(64), server_default="")  # its 中文 label when detected
     status: Mapped[IncidentStatus] = mapped_column(_str_enum(IncidentStatus, "incident_status"), index=True)
     camera_id: Mapped[str] = mapped_column(String(64))
     camera_name: Mapped[str] = mapped_column(String(255))
@@ -109,6 +134,13 @@ class Incident(Base):
     confirmed_at: Mapped[datetime]
     snapshot: Mapped[str | None] = mapped_column(String(1024))
     created_at: Mapped[datetime]
+    # The closed loop. Due times move on when a limit is missed (escalation) or the incident reopens.
+    accept_due: Mapped[datetime | None]
+    resolve_due: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    resolved_at: Mapped[datetime | None]
+    verification_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_check_at: Mapped[datetime | None]  # when a pending verification is tried again
 
     __table_args__ = (Index("ix_incidents_camera_id_confirmed_at", "camera_id", "confirmed_at"),)
 
@@ -120,6 +152,7 @@ class IncidentEvent(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    action: Mapped[IncidentAction] = mapped_column(_str_enum(IncidentAction, "incident_action"))
     from_status: Mapped[IncidentStatus | None] = mapped_column(_str_enum(IncidentStatus, "incident_status"))
     to_status: Mapped[IncidentStatus] = mapped_column(_str_enum(IncidentStatus, "incident_status"))
     actor: Mapped[str] = mapped_column(String(64))
@@ -138,6 +171,8 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    message_type: Mapped[MessageType] = mapped_column(_str_enum(MessageType, "message_type"),
+                                                      server_default=MessageType.ALERT.value)
     exchange: Mapped[str] = mapped_column(String(255))
     routing_key: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
@@ -154,6 +189,17 @@ class OutboxMessage(Base):
     )
 
 
+class ProcessedMessage(Base):
+    """A consumed message whose effect is committed: redelivered copies are acknowledged, not
+    applied again (consumers de-duplicate by `message_id` in the same transaction as the effect)."""
+
+    __tablename__ = "processed_messages"
+
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    consumer: Mapped[str] = mapped_column(String(32))
+    processed_at: Mapped[datetime]
+
+
 class CameraEvent(Base):
     """A camera's health changed (online, stalled, offline...), as reported by its source."""
 
@@ -161,7 +207,7 @@ class CameraEvent(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     camera_id: Mapped[str] = mapped_column(String(64))
-    state: Mapped[CameraState] = mapped_column(_str_enum(CameraState, "camera_state"))
+    state: Mapped[CameraState] = mapped_column(_str_enum(CameraState, "camera_state", 16))
     at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 

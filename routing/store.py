@@ -10,7 +10,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from routing.schema import CameraEvent, Incident, IncidentEvent, IncidentStatus, OutboxMessage
+from routing.schema import (
+    CameraEvent,
+    Incident,
+    IncidentAction,
+    IncidentEvent,
+    IncidentStatus,
+    MessageType,
+    OutboxMessage,
+    ProcessedMessage,
+)
 from streams.health import CameraState
 
 
@@ -19,17 +28,30 @@ def add_incident(session: Session, incident: Incident) -> Incident:
     return incident
 
 
-def add_transition(session: Session, incident_id: str, from_status: IncidentStatus | None,
+def add_transition(session: Session, incident_id: str, action: IncidentAction, from_status: IncidentStatus | None,
                    to_status: IncidentStatus, actor: str, at: datetime, note: str | None = None) -> None:
-    """Record one state change of an incident (the audit trail)."""
-    session.add(IncidentEvent(incident_id=incident_id, from_status=from_status, to_status=to_status,
-                              actor=actor, at=at, note=note))
+    """Record one step of an incident (the audit trail): what was done, by whom, when, from, to."""
+    session.add(IncidentEvent(incident_id=incident_id, action=action, from_status=from_status,
+                              to_status=to_status, actor=actor, at=at, note=note))
 
 
 def add_outbox_message(session: Session, message_id: str, exchange: str, routing_key: str, body: str,
-                       headers: dict[str, Any], created_at: datetime) -> None:
-    session.add(OutboxMessage(message_id=message_id, exchange=exchange, routing_key=routing_key,
-                              body=body, headers=headers, created_at=created_at, attempts=0))
+                       headers: dict[str, Any], created_at: datetime,
+                       message_type: MessageType = MessageType.ALERT) -> None:
+    session.add(OutboxMessage(message_id=message_id, message_type=message_type, exchange=exchange,
+                              routing_key=routing_key, body=body, headers=headers, created_at=created_at,
+                              attempts=0))
+
+
+def mark_processed(session: Session, message_id: str, consumer: str, at: datetime) -> bool:
+    """Record a consumed message in the caller's transaction; False if it was processed before.
+
+    The caller applies the message's effect only when this returns True, and commits both together.
+    """
+    if session.get(ProcessedMessage, message_id) is not None:
+        return False
+    session.add(ProcessedMessage(message_id=message_id, consumer=consumer, processed_at=at))
+    return True
 
 
 def add_camera_event(session: Session, camera_id: str, state: CameraState, at: datetime, reason: str) -> None:

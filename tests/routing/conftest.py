@@ -14,6 +14,7 @@ from routing.db import make_engine, session_factory
 from routing.migrate import upgrade_to_head
 from routing.topology import Topology, delete_topology
 from tests.conftest import AMQP_URL, unavailable
+from tests.routing.helpers import make_topology
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def amqp_channel() -> Iterator[BlockingChannel]:
 @pytest.fixture
 def topology(amqp_channel: BlockingChannel) -> Iterator[Topology]:
     """A topology under a unique prefix (so tests never share queues), deleted afterwards."""
-    topo = Topology(prefix=f"test-{uuid.uuid4().hex[:10]}", worker_ids=("w-day", "w-night"))
+    topo = make_topology(f"test-{uuid.uuid4().hex[:10]}")
     try:
         yield topo
     finally:

@@ -14,11 +14,14 @@ from pika.adapters.blocking_connection import BlockingChannel
 from shapely.geometry import Polygon
 from sqlalchemy.orm import Session, sessionmaker
 
-from detector.violation import Violation, ViolationKind
+from detector.schedule import parse_shift
+from detector.violation import Violation
+from routing.closed_loop import ClosedLoop
 from routing.deadlines import DueLimits, DueMinutes
 from routing.dispatch import CameraInfo, Dispatcher
+from routing.escalation import EscalationChains
 from routing.grids import GeoPoint, Grid, GridMap
-from routing.roster import Roster, Worker, parse_shift
+from routing.roster import Roster, Worker
 from routing.topology import Topology
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -50,17 +53,30 @@ CAMERAS = {
     "cam-03": CameraInfo("郊外 3 号", GeoPoint(100.0, 20.0)),  # in no grid at all
 }
 ZONE_GRIDS = {("cam-02", "sidewalk"): "g-west"}
-LIMITS = DueLimits(per_kind={ViolationKind.MOTOR_PARKING: DueMinutes(accept=5, resolve=30)})
+LIMITS = DueLimits(per_kind={"motor_parking": DueMinutes(accept=5, resolve=30)})
+# g-east escalates to its grid leader, then the street centre; other grids straight to the centre.
+CHAINS = EscalationChains({"g-east": ("leader-east", "street-centre")}, default=("street-centre",))
+
+
+def make_topology(prefix: str) -> Topology:
+    return Topology(prefix=prefix, worker_ids=("w-day", "w-night"), escalation_targets=CHAINS.targets())
+
+
+def make_loop(topology: Topology) -> ClosedLoop:
+    return ClosedLoop(topology, LIMITS, CHAINS, SHANGHAI)
+
+
+LABELS = {"non_motor_parking": "非机动车乱停放", "motor_parking": "机动车乱停放"}
 
 
 def make_dispatcher(sessions: sessionmaker[Session], topology: Topology,
                     wake: Callable[[], None] | None = None) -> Dispatcher:
     return Dispatcher(sessions, make_roster(), ZONE_GRIDS, make_grids(), CAMERAS, LIMITS, topology,
-                      SHANGHAI, wake=wake)
+                      SHANGHAI, wake=wake, labels=LABELS)
 
 
 def violation(camera_id: str = "cam-01", zone: str = "sidewalk", confirmed_at: datetime = DAYTIME,
-              kind: ViolationKind = ViolationKind.NON_MOTOR_PARKING, track_id: int = 7) -> Violation:
+              kind: str = "non_motor_parking", track_id: int = 7) -> Violation:
     return Violation(
         camera_id=camera_id, zone=zone, kind=kind, object_kind="non_motor_vehicle",
         class_name="bicycle", track_id=track_id, bbox=(10.0, 20.5, 110.0, 220.0), confidence=0.87,

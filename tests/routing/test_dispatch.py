@@ -8,7 +8,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from detector.violation import ViolationKind
 from routing.alert import AlertMessage
 from routing.dispatch import Dispatcher
 from routing.schema import CameraEvent, Incident, IncidentEvent, IncidentStatus, OutboxMessage
@@ -40,7 +39,7 @@ def test_dispatch_writes_incident_audit_and_outbox_together(sessions: sessionmak
     woken: list[int] = []
     dispatcher = make_dispatcher(sessions, TOPOLOGY, wake=lambda: woken.append(1))
 
-    result = dispatcher.dispatch(violation("cam-01", confirmed_at=DAYTIME, kind=ViolationKind.MOTOR_PARKING))
+    result = dispatcher.dispatch(violation("cam-01", confirmed_at=DAYTIME, kind="motor_parking"))
 
     assert (result.grid_id, result.worker_id) == ("g-east", "w-day")
     assert woken == [1]
@@ -65,7 +64,7 @@ def test_dispatch_writes_incident_audit_and_outbox_together(sessions: sessionmak
 
     alert = AlertMessage.model_validate_json(outbox.body)
     assert alert.incident_id == result.incident_id and alert.dispatch_id == result.dispatch_id
-    assert alert.kind is ViolationKind.MOTOR_PARKING and alert.kind_label_zh == "机动车乱停放"
+    assert alert.kind == "motor_parking" and alert.kind_label_zh == "机动车乱停放"
     assert '"kind_label_zh":"机动车乱停放"' in outbox.body  # UTF-8, not \u escapes
     body = json.loads(outbox.body)
     # Site-local times with their offset; due-by from the per-kind limits (5 / 30 minutes).

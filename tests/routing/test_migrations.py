@@ -10,12 +10,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import StatementError
 
-from detector.violation import ViolationKind
 from routing.db import make_engine, session_factory
 from routing.migrate import alembic_config, upgrade_to_head
-from routing.schema import Base, Incident, IncidentStatus
+from routing.schema import Base, Incident, IncidentEvent, IncidentStatus
 
-TABLES = {"incidents", "incident_events", "outbox_messages", "camera_events", "alembic_version"}
+TABLES = {"incidents", "incident_events", "outbox_messages", "camera_events", "processed_messages",
+          "alembic_version"}
 
 
 def test_upgrade_creates_the_tables_and_matches_the_models(db_url: str) -> None:
@@ -25,7 +25,7 @@ def test_upgrade_creates_the_tables_and_matches_the_models(db_url: str) -> None:
     try:
         with engine.connect() as connection:
             assert set(inspect(connection).get_table_names()) == TABLES
-            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
             indexes = {i["name"] for i in inspect(connection).get_indexes("outbox_messages")}
             assert "ix_outbox_messages_unsent" in indexes
             # What `alembic check` does: autogenerate finds nothing between models and database.
@@ -61,7 +61,7 @@ def test_datetimes_round_trip_timezone_aware_utc(db_url: str) -> None:
     try:
         with sessions() as session, session.begin():
             session.add(Incident(
-                id="i-1", kind=ViolationKind.PILING, status=IncidentStatus.DETECTED, camera_id="c",
+                id="i-1", kind="piling", status=IncidentStatus.DETECTED, camera_id="c",
                 camera_name="C", zone="z", grid_id=None, worker_id=None, object_kind="o",
                 class_name="k", track_id=1, confidence=0.5, bbox=[1, 2, 3, 4], frame_size=[640, 480],
                 first_seen=shanghai_time, confirmed_at=shanghai_time, snapshot=None,
@@ -72,7 +72,7 @@ def test_datetimes_round_trip_timezone_aware_utc(db_url: str) -> None:
             assert loaded.confirmed_at == shanghai_time
             assert loaded.confirmed_at.tzinfo == UTC
             assert loaded.confirmed_at.hour == 2
-            assert loaded.kind is ViolationKind.PILING and loaded.status is IncidentStatus.DETECTED
+            assert loaded.kind == "piling" and loaded.status is IncidentStatus.DETECTED
             assert loaded.bbox == [1, 2, 3, 4]
         with sessions() as session, pytest.raises(StatementError, match="naive datetime"):
             session.add(Incident(id="i-2", first_seen=datetime(2024, 6, 3), kind="piling"))
@@ -85,3 +85,30 @@ def test_upgrade_creates_a_missing_sqlite_folder(tmp_path: Path) -> None:
     database = tmp_path / "var" / "nested" / "aibrain.db"
     upgrade_to_head(f"sqlite:///{database}")
     assert database.is_file()
+
+
+def test_rows_of_the_first_schema_carry_over(db_url: str) -> None:
+    """An incident stored by revision 0001 reads back under the newest schema: its audit rows get
+    their actions, the incident its kind's label."""
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0001")
+            connection.execute(text(
+                "INSERT INTO incidents (id, kind, status, camera_id, camera_name, zone, object_kind, class_name, "
+                "track_id, confidence, bbox, frame_size, first_seen, confirmed_at, created_at) VALUES ('i-1', "
+                "'motor_parking', 'dispatched', 'c', 'C', 'z', 'motor_vehicle', 'car', 1, 0.9, '[1,2,3,4]', "
+                "'[640,480]', :at, :at, :at)"), {"at": datetime(2024, 6, 3, 2, 0)})
+            for from_status, to_status in ((None, "detected"), ("detected", "dispatched")):
+                connection.execute(text("INSERT INTO incident_events (incident_id, from_status, to_status, actor, at) "
+                                        "VALUES ('i-1', :f, :t, 'x', :at)"),
+                                   {"f": from_status, "t": to_status, "at": datetime(2024, 6, 3, 2, 0)})
+        upgrade_to_head(db_url)
+        with session_factory(engine)() as session:
+            incident = session.get(Incident, "i-1")
+            assert incident is not None and incident.kind_label == "机动车乱停放"
+            assert incident.escalation_level == 0 and incident.accept_due is None
+            actions = session.scalars(select(IncidentEvent.action).order_by(IncidentEvent.id)).all()
+            assert actions == ["detect", "dispatch"]
+    finally:
+        engine.dispose()

@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from routing.roster import Roster, Shift, ShiftSyntaxError, Worker, parse_shift
+from detector.schedule import Shift, ShiftSyntaxError, parse_shift
+from routing.roster import Roster, Worker
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # 2024-06-03 is a Monday.

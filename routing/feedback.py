@@ -1,0 +1,71 @@
+"""The feedback contract: what a grid worker sends back (accept, resolve with a note), and the
+checks a message must pass before it may move an incident."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+import pika
+from pydantic import AwareDatetime, Field, ValidationError
+
+from routing.alert import SCHEMA_VERSION, FrozenMessage
+from routing.schema import IncidentAction
+from routing.topology import Topology
+
+WORKER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+
+
+class FeedbackAction(StrEnum):
+    ACCEPT = "accept"
+    RESOLVE = "resolve"
+
+    @property
+    def incident_action(self) -> IncidentAction:
+        return IncidentAction(self.value)
+
+
+class Feedback(FrozenMessage):
+    """A worker's action on one incident; published to `<prefix>.feedback` with routing key
+    `worker.<id>`, a fresh `message_id` and `user_id` = the worker's RabbitMQ user."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    incident_id: str = Field(min_length=1, max_length=36)
+    worker_id: str = Field(pattern=WORKER_ID_PATTERN)
+    action: FeedbackAction
+    note: str | None = Field(None, max_length=2000)
+    at: AwareDatetime = Field(description="when the worker acted, by their device's clock")
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+
+class FeedbackRejected(ValueError):
+    """A feedback message that must not move any incident; the reason goes with it to the
+    dead-letter exchange, and `kind` (a short category) to the metrics."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+
+
+def parse_feedback(properties: pika.BasicProperties, body: bytes, topology: Topology,
+                   trusted_users: frozenset[str]) -> Feedback:
+    """Validate a delivered feedback message and its sender; raises FeedbackRejected.
+
+    RabbitMQ refuses a `user_id` other than the connection's own user, so a worker cannot send
+    as another; here the sender must be the worker named in the body, or a trusted user (the
+    pipeline's own, acting for the command centre).
+    """
+    if not properties.message_id:
+        raise FeedbackRejected("no_message_id", "no message_id: feedback cannot be de-duplicated")
+    try:
+        feedback = Feedback.model_validate_json(body)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+        raise FeedbackRejected("invalid", f"not a valid feedback message: {problems}") from None
+    sender = properties.user_id
+    if sender not in trusted_users and sender != topology.worker_user(feedback.worker_id):
+        raise FeedbackRejected("unauthorised",
+                               f"sender {sender or '(no user_id)'} may not act for worker {feedback.worker_id}")
+    return feedback
