@@ -1,0 +1,58 @@
+"""Credentials in camera, broker and database URLs never reach a log line, a camera event, or a
+command's output, whatever fails: a camera that cannot be reached, a broker refusing the password."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from routing.db import make_engine, session_factory
+from routing.schema import CameraEvent
+from tests.configs.test_load_site import good_site, write_site
+from tests.helpers.rtsp import free_port
+
+pytestmark = pytest.mark.integration
+
+CAMERA_SECRET, BROKER_SECRET, DATABASE_SECRET = "cam-S3cret-71", "mq-S3cret-72", "pg-S3cret-73"
+SECRETS = (CAMERA_SECRET, BROKER_SECRET, DATABASE_SECRET)
+
+
+def test_no_credential_reaches_logs_events_or_output(tmp_path: Path, pg_url: str, yolo_onnx: Path) -> None:
+    database = make_url(pg_url).set(password=DATABASE_SECRET).render_as_string(hide_password=False)  # trust auth
+    site = good_site()
+    site.update(database=database, broker=f"amqp://guest:{BROKER_SECRET}@127.0.0.1:5672/%2F", model=str(yolo_onnx))
+    site["cameras"][0]["url"] = f"rtsp://admin:{CAMERA_SECRET}@127.0.0.1:{free_port()}/Streaming/Channels/101"
+    site["cameras"][0].update(open_timeout_s=2, read_timeout_s=2, reconnect_max_s=2)
+    path = write_site(tmp_path, site)
+
+    run = subprocess.Popen([sys.executable, "-m", "aibrain", "--log-level", "DEBUG", "run", "--config", str(path)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           env=os.environ | {"PYTHONUNBUFFERED": "1"})
+    time.sleep(15)  # camera refused and retried, broker login refused and retried
+    run.send_signal(signal.SIGTERM)
+    output, _ = run.communicate(timeout=60)
+    assert run.returncode == 0, output[-3000:]
+    assert "camera cam-01: offline" in output and "rtsp://***@127.0.0.1" in output
+    assert "the broker refused the user name or password" in output and "amqp://***@127.0.0.1" in output
+
+    with session_factory(make_engine(database))() as session:
+        reasons = [event.reason for event in session.scalars(select(CameraEvent))]
+    assert any("rtsp://***@" in reason for reason in reasons), reasons
+
+    bad = dict(site, broker=f"amqp://guest:{BROKER_SECRET}@", database=f"mysql://root:{DATABASE_SECRET}@db/x")
+    bad["cameras"] = [dict(site["cameras"][0], decode="bogus", detect_fps=-1)]
+    check = subprocess.run([sys.executable, "-m", "aibrain", "check-config", str(write_site(tmp_path, bad))],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 2 and "cameras[0] (cam-01).decode" in check.stderr
+    for text in (output, check.stdout + check.stderr, *reasons, yaml.safe_dump(reasons)):
+        for secret in SECRETS:
+            assert secret not in text, f"{secret} leaked"
