@@ -1,0 +1,79 @@
+"""Prometheus metrics of a live run, read from the roles' own counters at scrape time (the stages
+keep plain stats; only this module knows Prometheus)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from streams.health import CameraState
+
+if TYPE_CHECKING:
+    from aibrain.live import LiveRun
+
+
+class LiveRunCollector(Collector):
+    def __init__(self, run: LiveRun) -> None:
+        self.run = run
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        run = self.run
+        frames = CounterMetricFamily("aibrain_frames_detected", "frames through the detector", labels=["camera"])
+        dropped = CounterMetricFamily("aibrain_frames_dropped", "frames replaced in the mailbox before detection",
+                                      labels=["camera"])
+        online = GaugeMetricFamily("aibrain_camera_online", "1 while the camera delivers frames", labels=["camera"])
+        unusable = CounterMetricFamily("aibrain_frames_unusable", "decoded pictures kept from the detector",
+                                       labels=["camera", "reason"])
+        for reader in run.readers:
+            camera = reader.settings.camera_id
+            for reason, count in asdict(reader.stats().dropped).items():
+                unusable.add_metric([camera, reason], count)
+            camera_stats = run.inference.stats.cameras.get(camera)
+            frames.add_metric([camera], camera_stats.frames if camera_stats else 0)
+            dropped.add_metric([camera], run.slots.dropped(camera))
+            online.add_metric([camera], 1.0 if reader.stats().state is CameraState.ONLINE else 0.0)
+        yield from (frames, dropped, online, unusable)
+        yield _counter("aibrain_incidents", "incidents stored", run.intake.stats.incidents)
+        yield _counter("aibrain_store_retries", "database writes retried", run.intake.stats.write_retries)
+        yield _counter("aibrain_escalations", "escalations for missed limits", run.watcher.escalations)
+        yield _counter("aibrain_verifications", "verification verdicts recorded", run.verification.recorded)
+        yield _gauge("aibrain_outbox_unsent", "outbox messages waiting for the broker", run.unsent_messages)
+        if run.relay is not None:
+            yield _counter("aibrain_messages_published", "messages confirmed by the broker", run.relay.published)
+        if run.feedback is not None:
+            feedback = run.feedback.stats
+            outcomes = CounterMetricFamily("aibrain_feedback_messages", "feedback messages by outcome",
+                                           labels=["outcome"])
+            for outcome, count in feedback.outcomes.items():
+                outcomes.add_metric([outcome], count)
+            rejected = CounterMetricFamily("aibrain_feedback_rejected",
+                                           "feedback sent to the dead-letter exchange, by reason", labels=["reason"])
+            for reason, count in feedback.rejected.items():
+                rejected.add_metric([reason], count)
+            yield from (outcomes, rejected)
+            yield _counter("aibrain_feedback_requeued", "feedback deliveries that crashed the consumer",
+                           feedback.requeued)
+            if feedback.dead_letter_depth is not None:
+                yield _gauge("aibrain_dead_letter_messages", "messages in the dead-letter queue",
+                             feedback.dead_letter_depth)
+
+
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, documentation, value=value)
+
+
+def _gauge(name: str, documentation: str, value: float | Callable[[], float]) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, value=value() if callable(value) else value)
+
+
+def serve_metrics(run: LiveRun, host: str, port: int) -> CollectorRegistry:
+    """Expose the run's metrics at http://host:port/metrics (a daemon thread of prometheus_client)."""
+    registry = CollectorRegistry()
+    registry.register(LiveRunCollector(run))
+    start_http_server(port, addr=host, registry=registry)
+    return registry
