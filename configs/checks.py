@@ -5,20 +5,35 @@ Each check is a named function `(raw, context) -> list[ConfigProblem]`; `CHECKS`
 
 from __future__ import annotations
 
+import contextlib
 import os
+import ssl
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from configs.problems import ConfigProblem
-from detector.model_card import CardNotFound, known_object_kinds, load_card
-from detector.rules import KIND_DEFAULTS
-from detector.violation import ViolationKind
+from configs.problems import ENTRY_LABELS, ConfigError, ConfigProblem, entry_path, shown
+from configs.schema import LonLat
+from configs.taxonomy import (
+    DEFAULT_TAXONOMY,
+    KindOverride,
+    KindSpec,
+    ObjectFilterSpec,
+    ResolvedRule,
+    RuleParams,
+    TaxonomyFile,
+    merge_kind,
+    resolve_rule,
+)
+from configs.yaml_file import read_yaml, schema_problems
+from detector.model_card import USER_MODEL_DIR, CardNotFound, known_object_kinds, load_card, names_a_file
+from routing.amqp import TlsFiles, tls_context
 from routing.grids import GridFileError, GridMap, load_grids
 
 
@@ -27,26 +42,38 @@ class CheckContext:
     file: Path
     base_dir: Path
     grids: GridMap | None = None  # set by `check_grid_file` when the file loads
+    kinds: dict[str, KindSpec] | None = None  # set by `check_kinds`: the taxonomy with the site's changes
+    object_filters: dict[str, ObjectFilterSpec] = field(default_factory=dict)
 
     def problem(self, field: str, message: str) -> ConfigProblem:
         return ConfigProblem(self.file, field, message)
 
 
-def entries(raw: dict[str, Any], key: str, label_key: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(field path with its id, entry) for each dict in the list `raw[key]`."""
+def entries(raw: dict[str, Any], key: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(field path with its label, entry) for each dict in the list `raw[key]`."""
     items = raw.get(key)
     if not isinstance(items, list):
         return
     for index, item in enumerate(items):
         if isinstance(item, dict):
-            label = item.get(label_key)
-            yield (f"{key}[{index}] ({label})" if label is not None else f"{key}[{index}]"), item
+            yield entry_path(key, key, index, item), item
 
 
 def zones_of(raw: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
-    for camera_path, camera in entries(raw, "cameras", "id"):
-        for zone_path, zone in entries(camera, "zones", "name"):
+    for camera_path, camera in entries(raw, "cameras"):
+        for zone_path, zone in entries(camera, "zones"):
             yield f"{camera_path}.{zone_path}", camera, zone
+
+
+_LON_LAT: TypeAdapter[tuple[float, float]] = TypeAdapter(LonLat)
+
+
+def location_of(camera: dict[str, Any]) -> tuple[float, float] | None:
+    """The camera's location; None when it has none or an invalid one (the schema reports that)."""
+    try:
+        return _LON_LAT.validate_python(camera.get("location"))
+    except ValidationError:
+        return None
 
 
 def strings(value: Any) -> list[str]:
@@ -55,7 +82,9 @@ def strings(value: Any) -> list[str]:
 
 def resolve(base_dir: Path, value: str) -> Path:
     """`value` as a path, relative ones taken from `base_dir`; `..` folded so logs read plainly."""
-    path = Path(value).expanduser()
+    path = Path(value)
+    with contextlib.suppress(RuntimeError):  # "~nobody/..." names no user: the path stays as written
+        path = path.expanduser()
     return Path(os.path.normpath(path if path.is_absolute() else base_dir / path))
 
 
@@ -71,17 +100,16 @@ def check_grid_file(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProble
 
 
 def check_duplicate_ids(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
+    """Camera and worker ids are unique in the site, zone names in their camera."""
+    lists = [("", raw, "cameras"), ("", raw, "workers")]
+    lists += [(f"{camera_path}.", camera, "zones") for camera_path, camera in entries(raw, "cameras")]
     problems = []
-    for key, id_key in (("cameras", "id"), ("workers", "id")):
-        counts = Counter(item.get(id_key) for _, item in entries(raw, key, id_key))
-        problems += [ctx.problem(path, f"duplicate {id_key} {item[id_key]!r}")
-                     for path, item in entries(raw, key, id_key)
-                     if item.get(id_key) is not None and counts[item[id_key]] > 1]
-    for camera_path, camera in entries(raw, "cameras", "id"):
-        counts = Counter(zone.get("name") for _, zone in entries(camera, "zones", "name"))
-        problems += [ctx.problem(f"{camera_path}.{zone_path}", f"duplicate zone name {zone['name']!r}")
-                     for zone_path, zone in entries(camera, "zones", "name")
-                     if zone.get("name") is not None and counts[zone["name"]] > 1]
+    for prefix, owner, key in lists:
+        label_key = ENTRY_LABELS[key]
+        labelled = [(path, item.get(label_key)) for path, item in entries(owner, key)]
+        counts = Counter(label for _, label in labelled if isinstance(label, str))  # others: the schema's
+        problems += [ctx.problem(prefix + path, f"duplicate {label_key} {label!r}")
+                     for path, label in labelled if isinstance(label, str) and counts[label] > 1]
     return problems
 
 
@@ -96,20 +124,20 @@ def check_zone_grids(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProbl
             if grid_id not in ctx.grids:
                 problems.append(ctx.problem(f"{path}.grid", f"grid {grid_id!r} is not in the grids file"))
             continue
-        location = camera.get("location")
-        if not (isinstance(location, list) and len(location) == 2):
+        location = location_of(camera)
+        if camera.get("location") is None:
             problems.append(ctx.problem(path, "zone has no grid and its camera has no location"))
-        elif ctx.grids.grid_at(*location) is None:
-            problems.append(ctx.problem(path, f"camera location {location} lies in no grid of the grids file"))
+        elif location is not None and ctx.grids.grid_at(*location) is None:
+            problems.append(ctx.problem(path, f"camera location {list(location)} lies in no grid of the grids file"))
     return problems
 
 
 def zone_grid_ids(raw: dict[str, Any], ctx: CheckContext) -> Iterator[tuple[str, str]]:
     for path, camera, zone in zones_of(raw):
         grid_id = zone.get("grid")
-        location = camera.get("location")
-        if not isinstance(grid_id, str) and ctx.grids is not None and isinstance(location, list):
-            grid = ctx.grids.grid_at(*location) if len(location) == 2 else None
+        location = location_of(camera)
+        if not isinstance(grid_id, str) and ctx.grids is not None and location is not None:
+            grid = ctx.grids.grid_at(*location)
             grid_id = grid.id if grid else None
         if isinstance(grid_id, str):
             yield path, grid_id
@@ -117,32 +145,132 @@ def zone_grid_ids(raw: dict[str, Any], ctx: CheckContext) -> Iterator[tuple[str,
 
 def check_grids_covered(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
     """A grid a zone reports to must have at least one worker; a worker's grids must exist."""
-    covered = {g for _, worker in entries(raw, "workers", "id") for g in strings(worker.get("grids"))}
+    covered = {g for _, worker in entries(raw, "workers") for g in strings(worker.get("grids"))}
     problems = [ctx.problem(path, f"grid {grid_id!r} is covered by no worker")
                 for path, grid_id in zone_grid_ids(raw, ctx) if grid_id not in covered]
     if ctx.grids is not None:
-        for path, worker in entries(raw, "workers", "id"):
+        for path, worker in entries(raw, "workers"):
             problems += [ctx.problem(f"{path}.grids", f"grid {g!r} is not in the grids file")
                          for g in strings(worker.get("grids")) if g not in ctx.grids]
     return problems
 
 
-def check_rules(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
-    """Each rule's kind has a rule type, and its object kinds are ones the model can report."""
-    card_kinds, problems = model_object_kinds(raw, ctx)
-    for path, rule in entries(raw, "rules", "kind"):
-        kind = rule.get("kind")
-        if not isinstance(kind, str) or kind not in ViolationKind.__members__.values():
-            continue  # the schema names the valid codes
-        defaults = KIND_DEFAULTS.get(ViolationKind(kind))
-        if defaults is None:
-            problems.append(ctx.problem(f"{path}.kind", f"no rule type implements kind {kind!r} yet"))
-        objects = rule.get("objects")
-        wanted = strings(objects) if objects is not None else sorted(defaults.object_kinds if defaults else ())
-        if card_kinds is not None:
-            problems += [ctx.problem(f"{path}.objects", f"unknown object kind {name!r} (the model card knows "
-                                     f"{sorted(card_kinds)})") for name in wanted if name not in card_kinds]
+def check_escalation_grids(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
+    """Escalation chains name grids of the grids file."""
+    escalation = raw.get("escalation")
+    grids = escalation.get("grids") if isinstance(escalation, dict) else None
+    if ctx.grids is None or not isinstance(grids, dict):
+        return []
+    return [ctx.problem(f"escalation.grids.{grid_id}", f"grid {grid_id!r} is not in the grids file")
+            for grid_id in grids if grid_id not in ctx.grids]
+
+
+def check_kinds(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
+    """The taxonomy (the shipped file, or the site's `taxonomy`) loads, and the site's `kinds`
+    make whole kinds of it: a new kind needs every field, a changed one keeps what it does not set."""
+    value = raw.get("taxonomy")
+    file = resolve(ctx.base_dir, value) if isinstance(value, str) else DEFAULT_TAXONOMY
+    try:
+        document = read_yaml(file)
+        taxonomy = TaxonomyFile.model_validate(document)
+    except ConfigError as exc:
+        return [ctx.problem("taxonomy", f"{problem.field}: {problem.message}".removeprefix(": "))
+                for problem in exc.problems] if value is not None else exc.problems
+    except ValidationError as exc:
+        return schema_problems(file, document, exc)
+    kinds, problems = dict(taxonomy.kinds), []
+    overrides = raw.get("kinds")
+    for code, override in (overrides.items() if isinstance(overrides, dict) else ()):
+        try:
+            change = KindOverride.model_validate(override)
+        except ValidationError:
+            continue  # the schema reports it
+        merged = merge_kind(kinds.get(str(code)), change)
+        try:
+            kinds[str(code)] = KindSpec.model_validate(merged)
+        except ValidationError as exc:
+            what = "a new kind" if str(code) not in taxonomy.kinds else "the kind"
+            problems += [ctx.problem(".".join(["kinds", shown(str(code)), *map(str, e["loc"])]),
+                                     f"{what}: {e['msg']}") for e in exc.errors()]
+    filters = raw.get("object_filters")
+    ctx.object_filters = dict(taxonomy.object_filters)
+    if isinstance(filters, dict):
+        with contextlib.suppress(ValidationError):  # the schema reports a bad one
+            ctx.object_filters.update(TypeAdapter(dict[str, ObjectFilterSpec]).validate_python(filters))
+    ctx.kinds = kinds
     return problems
+
+
+def check_rules(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
+    """Each rule names a kind of the taxonomy, its parameters fit the kind's rule type, its time
+    limits are in order, and its object kinds are ones the model can report."""
+    card_kinds, problems = model_object_kinds(raw, ctx)
+    if ctx.kinds is None:
+        return problems
+    for path, rule in entries(raw, "rules"):
+        code = rule.get("kind")
+        if not isinstance(code, str):
+            continue  # the schema names the problem
+        kind = ctx.kinds.get(code)
+        if kind is None:
+            problems.append(ctx.problem(f"{path}.kind", f"unknown kind {code!r}; the taxonomy has "
+                                        f"{', '.join(sorted(ctx.kinds))} (add one under `kinds`)"))
+            continue
+        try:
+            overrides = RuleParams.model_validate({k: v for k, v in rule.items() if k in RuleParams.model_fields})
+        except ValidationError:
+            continue  # the schema names the problem
+        resolved, rule_problems = resolve_rule(kind, overrides)
+        problems += [ctx.problem(f"{path}.{name}", message) for name, message in rule_problems]
+        accept, resolve_ = (rule.get(key, getattr(kind, key)) for key in ("accept_within_min", "resolve_within_min"))
+        if isinstance(accept, int | float) and isinstance(resolve_, int | float) and resolve_ < accept:
+            problems.append(ctx.problem(f"{path}.resolve_within_min", f"{resolve_:g} is below accept_within_min "
+                                        f"({accept:g}): a problem is accepted before it is resolved"))
+        if resolved is not None and card_kinds is not None:
+            problems += unknown_objects(path, rule, resolved, card_kinds, ctx)
+    return problems
+
+
+def unknown_objects(path: str, rule: dict[str, Any], resolved: ResolvedRule, card_kinds: set[str],
+                    ctx: CheckContext) -> list[ConfigProblem]:
+    """Object kinds the model cannot report. A kind's defaults name what several models see (a
+    custom model's `stall`, COCO's `umbrella`): each list needs one the card knows. What the site
+    itself writes must all be known: a typo would silently never match."""
+    where = "groups" if resolved.type == "cluster" else "objects"
+    lists = [group["objects"] for group in resolved.params["groups"]] if where == "groups" \
+        else [resolved.params["objects"]]
+    known = f"(the model card knows {sorted(card_kinds)})"
+    if where in rule:
+        return [ctx.problem(f"{path}.{where}", f"unknown object kind {name!r} {known}")
+                for names in lists for name in names if name not in card_kinds]
+    return [ctx.problem(f"{path}.kind", f"the model sees none of the kind's object kinds {names} {known}; "
+                        f"give `{where}` for this model") for names in lists if not set(names) & card_kinds]
+
+
+def check_zone_schedules(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
+    """A zone allows kinds of the taxonomy."""
+    if ctx.kinds is None:
+        return []
+    problems = []
+    for path, _, zone in zones_of(raw):
+        allow = zone.get("allow")
+        if isinstance(allow, dict):
+            problems += [ctx.problem(f"{path}.allow.{shown(str(code))}", f"unknown kind {code!r}")
+                         for code in allow if code not in ctx.kinds]
+    return problems
+
+
+def site_model_dirs(raw: dict[str, Any], ctx: CheckContext) -> list[Path]:
+    """Where the site's cards and weights are looked for: its `model_dirs`, then the user's model cache."""
+    return [*(resolve(ctx.base_dir, d) for d in strings(raw.get("model_dirs"))), USER_MODEL_DIR]
+
+
+def card_reference(model: str, model_card: str, base_dir: Path) -> str:
+    """What `load_card` takes for a site's `model` and `model_card`: a shipped card's name, or a card
+    file's path taken from the site file's folder. `model` names the card itself unless it is a
+    weights file, whose classes `model_card` then describes."""
+    card = model_card if model.endswith((".onnx", ".pt")) else model
+    return str(resolve(base_dir, card)) if names_a_file(card) else card
 
 
 def model_object_kinds(raw: dict[str, Any], ctx: CheckContext) -> tuple[set[str] | None, list[ConfigProblem]]:
@@ -152,22 +280,31 @@ def model_object_kinds(raw: dict[str, Any], ctx: CheckContext) -> tuple[set[str]
     if not isinstance(model, str) or not isinstance(card_name, str):
         return None, []
     is_weights = model.endswith((".onnx", ".pt"))
-    if model.endswith(".yaml"):
-        if not resolve(ctx.base_dir, model).is_file():
-            return None, []  # check_files reports it
-        card_name = str(resolve(ctx.base_dir, model))
-    elif not is_weights:
-        card_name = model
+    if model.endswith(".yaml") and not resolve(ctx.base_dir, model).is_file():
+        return None, []  # check_files reports it
+    card_name = card_reference(model, card_name, ctx.base_dir)
     try:
-        return set(known_object_kinds(load_card(card_name))), []
-    except (CardNotFound, ValidationError, yaml.YAMLError) as exc:
-        return None, [ctx.problem("model_card" if is_weights else "model", str(exc))]
+        return set(known_object_kinds(load_card(card_name, site_model_dirs(raw, ctx)))), []
+    except (CardNotFound, OSError, ValueError, RecursionError, yaml.YAMLError) as exc:
+        return None, [ctx.problem("model_card" if is_weights else "model", card_problem(card_name, exc))]
+
+
+def card_problem(card_name: str, exc: Exception) -> str:
+    """One line on why a model card cannot be used."""
+    if isinstance(exc, CardNotFound):
+        return str(exc)
+    if isinstance(exc, ValidationError):  # its str() spans lines and quotes the input
+        return f"model card {card_name} is not a valid card: " + "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or '(card)'}: {e['msg']}" for e in exc.errors())
+    if isinstance(exc, RecursionError):
+        return f"model card {card_name} is nested too deeply"
+    return f"model card {card_name} cannot be read: {str(exc).splitlines()[0]}"
 
 
 def check_files(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
     """Camera files and a model path must be readable (RTSP URLs are checked when connecting)."""
     problems = []
-    for path, camera in entries(raw, "cameras", "id"):
+    for path, camera in entries(raw, "cameras"):
         url = camera.get("url")
         if isinstance(url, str) and "://" not in url and not readable(resolve(ctx.base_dir, url)):
             problems.append(ctx.problem(f"{path}.url", f"video file {resolve(ctx.base_dir, url)} is not readable"))
@@ -178,11 +315,39 @@ def check_files(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
     return problems
 
 
+def check_broker_tls(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
+    """`broker_tls` goes with an amqps:// broker, and its CA, certificate and key load."""
+    tls = raw.get("broker_tls")
+    if not isinstance(tls, dict):
+        return []  # absent, or mistyped: the schema reports it
+    broker = raw.get("broker")
+    if not isinstance(broker, str) or urlsplit(broker).scheme.lower() != "amqps":
+        return [ctx.problem("broker_tls", "set, but the site's broker URL does not start with amqps://")]
+    if tls.get("key_file") is not None and tls.get("cert_file") is None:
+        return [ctx.problem("broker_tls.key_file", "set without cert_file")]
+    files = {key: resolve(ctx.base_dir, value) for key in ("ca_file", "cert_file", "key_file")
+             if isinstance(value := tls.get(key), str)}
+    unreadable = [ctx.problem(f"broker_tls.{key}", f"file {path} is not readable")
+                  for key, path in files.items() if not readable(path)]
+    if unreadable:
+        return unreadable
+    ca_file, cert_file = files.get("ca_file"), files.get("cert_file")
+    attempts = [("ca_file", TlsFiles(ca_file=ca_file))]
+    if cert_file is not None:
+        attempts.append(("cert_file", TlsFiles(ca_file, cert_file, files.get("key_file"))))
+    for key, tls_files in attempts:
+        try:
+            tls_context(tls_files)
+        except ssl.SSLError as exc:
+            return [ctx.problem(f"broker_tls.{key}", f"not a usable PEM file: {exc.reason or exc}")]
+    return []
+
+
 def readable(path: Path) -> bool:
     try:
         with path.open("rb"):
             return True
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the name
         return False
 
 
@@ -191,8 +356,12 @@ CHECKS: list[Callable[[dict[str, Any], CheckContext], list[ConfigProblem]]] = [
     check_duplicate_ids,
     check_zone_grids,
     check_grids_covered,
+    check_escalation_grids,
+    check_kinds,  # before the rule checks, which use the kinds it loads
     check_rules,
+    check_zone_schedules,
     check_files,
+    check_broker_tls,
 ]
 
 

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from configs.checks import CheckContext, resolve, run_checks
-from configs.expand import UnsetVariable, expand_variables
 from configs.problems import ConfigError, ConfigProblem
-from configs.schema import CameraConfig, SiteConfig
+from configs.schema import CameraConfig, RuleConfig, SiteConfig
+from configs.taxonomy import KindSpec, ObjectFilterSpec, ResolvedRule, resolve_rule
+from configs.yaml_file import read_yaml, schema_problems
 from routing.grids import GridMap
-
-# Which key names a list entry in field paths, so problems say "cameras[2] (cam-03)".
-_ENTRY_LABELS = {"cameras": "id", "workers": "id", "zones": "name", "rules": "kind"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +22,8 @@ class Site:
     file: Path
     config: SiteConfig
     grids: GridMap
+    kinds: dict[str, KindSpec]  # the taxonomy with the site's own kinds and changes
+    object_filters: dict[str, ObjectFilterSpec]
 
     @property
     def base_dir(self) -> Path:
@@ -53,47 +51,15 @@ class Site:
             return prefix + str(self.path(url[len(prefix):]))
         return url
 
+    def resolved_rule(self, rule: RuleConfig) -> ResolvedRule:
+        """The site rule with its kind's defaults filled in (valid: load_site checked it)."""
+        resolved, problems = resolve_rule(self.kinds[rule.kind], rule)
+        if resolved is None:
+            raise ValueError(f"{self.file}: rule for {rule.kind}: {problems}")
+        return resolved
+
     def broker_url(self) -> str | None:
         return self.config.broker.get_secret_value() if self.config.broker else None
-
-
-def field_path(loc: tuple[int | str, ...], raw: Any) -> str:
-    """('cameras', 0, 'zones', 1, 'polygon') -> 'cameras[0] (cam-01).zones[1] (gate).polygon'."""
-    parts: list[str] = []
-    node = raw
-    for position, key in enumerate(loc):
-        if isinstance(key, int) and parts:
-            node = node[key] if isinstance(node, list) and 0 <= key < len(node) else None
-            label_key = _ENTRY_LABELS.get(str(loc[position - 1]))
-            label = node.get(label_key) if isinstance(node, dict) and label_key else None
-            parts[-1] += f"[{key}]" + (f" ({label})" if label is not None else "")
-        else:
-            node = node.get(key) if isinstance(node, dict) else None
-            parts.append(str(key))
-    return ".".join(parts)
-
-
-def schema_problems(file: Path, raw: dict[str, Any], error: ValidationError) -> list[ConfigProblem]:
-    # The input value is never echoed: it may be a URL holding credentials.
-    return [ConfigProblem(file, field_path(tuple(e["loc"]), raw), e["msg"]) for e in error.errors()]
-
-
-def read_yaml(file: Path) -> dict[str, Any]:
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([ConfigProblem(file, "", f"cannot read the file: {exc}")]) from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError([ConfigProblem(file, "", f"not valid YAML: {exc}")]) from exc
-    if not isinstance(raw, dict):
-        raise ConfigError([ConfigProblem(file, "", "the file must hold a mapping of settings")])
-    try:
-        return expand_variables(raw)
-    except UnsetVariable as exc:
-        raise ConfigError([ConfigProblem(file, exc.field, f"environment variable {exc.name} is not set "
-                                         "(give it a value or a default: ${NAME:-default})")]) from exc
 
 
 def load_site(file: Path | str) -> Site:
@@ -108,7 +74,7 @@ def load_site(file: Path | str) -> Site:
         problems += schema_problems(file, raw, exc)
     ctx = CheckContext(file=file, base_dir=file.parent)
     problems += run_checks(raw, ctx)
-    if problems or config is None or ctx.grids is None:
+    if problems or config is None or ctx.grids is None or ctx.kinds is None:
         raise ConfigError(problems)
-    return Site(file=file, config=config, grids=ctx.grids)
+    return Site(file=file, config=config, grids=ctx.grids, kinds=ctx.kinds, object_filters=ctx.object_filters)
 

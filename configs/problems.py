@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+# Which key names an entry of a list in field paths, so problems say "cameras[2] (cam-03)".
+ENTRY_LABELS = {"cameras": "id", "workers": "id", "zones": "name", "rules": "kind"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +20,21 @@ class ConfigProblem:
     def __str__(self) -> str:
         where = f"{self.file}: {self.field}" if self.field else str(self.file)
         return f"{where}: {self.message}"
+
+
+def shown(text: str) -> str:
+    """A key or label as a field path shows it: as written when it is a short printable line, else
+    quoted and cut short, so an empty key, a line break or a page of text cannot garble the problem."""
+    return text if text.isprintable() and 0 < len(text) <= 64 else reprlib.repr(text)
+
+
+def entry_path(list_path: str, list_key: str, index: int, entry: Any) -> str:
+    """"cameras[2] (cam-03)": the entry's index, and its label where it has a string or number one."""
+    label_key = ENTRY_LABELS.get(list_key)
+    label = entry.get(label_key) if isinstance(entry, dict) and label_key else None
+    if isinstance(label, bool) or not isinstance(label, str | int | float):
+        return f"{list_path}[{index}]"
+    return f"{list_path}[{index}] ({shown(str(label))})"
 
 
 class ConfigError(Exception):

@@ -10,19 +10,50 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from shapely.geometry import Polygon
 from shapely.validation import explain_validity
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
-from detector.rules import KIND_DEFAULTS
-from detector.violation import ViolationKind
-from routing.roster import ShiftSyntaxError, parse_shift
+from configs.strict import Strict
+from configs.taxonomy import Code, KindOverride, ObjectFilterSpec, ObjectKind, RuleParams
+from detector.schedule import ShiftSyntaxError, parse_shift
+from routing.amqp import connection_parameters
 from streams.frame import DecodePolicy
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def lon_lat_in_range(value: tuple[float, float]) -> tuple[float, float]:
+    if not (-180 <= value[0] <= 180 and -90 <= value[1] <= 90):
+        raise ValueError("location must be [lon, lat] in degrees")
+    return value
+
+
+LonLat = Annotated[tuple[float, float], AfterValidator(lon_lat_in_range)]
+
+
+def shifts_parse(windows: list[str]) -> list[str]:
+    """Weekly windows ("Mon-Fri 08:00-20:00") that parse; raises with every bad one named."""
+    bad = []
+    for text in windows:
+        try:
+            parse_shift(text)
+        except ShiftSyntaxError as exc:
+            bad.append(f"{text!r}: {exc}")
+    if bad:
+        raise ValueError("bad shift syntax: " + "; ".join(bad))
+    return windows
+
+
+Windows = Annotated[list[str], AfterValidator(shifts_parse)]
 
 
 class ZoneConfig(Strict):
@@ -32,6 +63,8 @@ class ZoneConfig(Strict):
     grid: Identifier | None = Field(None, description="grid id in the GeoJSON; default: camera location")
     tags: list[Identifier] = Field(default_factory=list, description="rules apply to zones by tag")
     polygon: list[tuple[float, float]]
+    allow: dict[Code, Windows] = Field(default_factory=dict, description="kind -> weekly windows in which "
+                                       "it is allowed here, e.g. street_vending: [\"Mon-Sun 18:00-22:00\"]")
 
     @field_validator("polygon")
     @classmethod
@@ -56,18 +89,22 @@ class CameraConfig(Strict):
     detect_fps: float = Field(1.0, gt=0, le=60)
     decode: DecodePolicy = DecodePolicy.KEYFRAMES
     loop: bool = Field(False, description="files only: start again at the end, like a camera")
-    location: tuple[float, float] | None = Field(None, description="lon, lat of the camera")
+    location: LonLat | None = Field(None, description="lon, lat of the camera")
     open_timeout_s: float = Field(10.0, gt=0, le=120)
-    read_timeout_s: float = Field(10.0, gt=0, le=120)
+    read_timeout_s: float = Field(10.0, gt=0, le=120, description="no usable picture this long = stalled, "
+                                  "reconnect; must exceed the keyframe interval")
+    offline_after_s: float = Field(15.0, gt=0, le=600, description="no usable picture this long = offline, "
+                                   "whatever the reader waits on; a dropped connection is offline at once")
     reconnect_max_s: float = Field(15.0, ge=1, le=600, description="cap of the reconnect backoff")
     zones: list[ZoneConfig] = Field(min_length=1)
 
-    @field_validator("location")
+    @field_validator("loop")
     @classmethod
-    def location_is_lon_lat(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
-        if value is not None and not (-180 <= value[0] <= 180 and -90 <= value[1] <= 90):
-            raise ValueError("location must be [lon, lat] in degrees")
-        return value
+    def loop_only_for_files(cls, loop: bool, info: ValidationInfo) -> bool:
+        url = info.data.get("url")  # absent when the url itself is invalid
+        if loop and url is not None and "://" in url.get_secret_value():
+            raise ValueError("loop applies to video files only; a stream URL is live already")
+        return loop
 
 
 class WorkerConfig(Strict):
@@ -75,38 +112,34 @@ class WorkerConfig(Strict):
     name: str = Field(min_length=1)
     grids: list[Identifier] = Field(min_length=1)
     shifts: list[str] = Field(min_length=1, description='e.g. "Mon-Sun 08:00-20:00", "Sat 22:00-06:00"')
+    broker_password: SecretStr | None = Field(
+        None, min_length=8, description="password of the worker's RabbitMQ user, e.g. ${W001_AMQP_PASSWORD}; "
+        "absent: `aibrain broker provision --credentials-out` generates one")
 
     @field_validator("shifts")
     @classmethod
-    def shifts_parse(cls, shifts: list[str]) -> list[str]:
-        bad = []
-        for text in shifts:
-            try:
-                parse_shift(text)
-            except ShiftSyntaxError as exc:
-                bad.append(f"{text!r}: {exc}")
-        if bad:
-            raise ValueError("bad shift syntax: " + "; ".join(bad))
-        return shifts
+    def shifts_are_valid(cls, shifts: list[str]) -> list[str]:
+        return shifts_parse(shifts)
 
 
-class RuleConfig(Strict):
-    kind: ViolationKind
+class BrokerTlsConfig(Strict):
+    """Files for an amqps:// broker; relative paths are taken from the site file's folder
+    (`configs.checks.check_broker_tls` checks they load and that the broker URL is amqps://)."""
+
+    ca_file: Path | None = Field(None, description="CA bundle (PEM) that signed the broker's certificate; "
+                                 "absent: the system's trusted CAs")
+    cert_file: Path | None = Field(None, description="client certificate (PEM), for brokers that ask for one")
+    key_file: Path | None = Field(None, description="the client certificate's key (PEM); absent: in cert_file")
+
+
+class RuleConfig(RuleParams):
+    """Where a kind of the taxonomy is watched for (`zone_tags`), and any of its rule's parameters
+    or time limits changed for this site (see configs/taxonomy.yaml)."""
+
+    kind: Code
     zone_tags: list[Identifier] = Field(min_length=1)
-    dwell_s: float = Field(gt=0, le=7 * 86400)
-    objects: list[str] | None = Field(None, description="object kinds; default: the kind's usual ones")
-    min_confidence: float = Field(0.3, ge=0, le=1)
-    max_displacement: float = Field(0.3, gt=0, le=5, description="stationary: moved < this x box size")
-    lost_tolerance_s: float = Field(30.0, ge=0, description="unseen this long (occlusion) before forgotten")
-    accept_within_min: float = Field(30.0, gt=0)
-    resolve_within_min: float = Field(120.0, gt=0)
-
-    def object_kinds(self) -> tuple[str, ...]:
-        """The rule's object kinds, else those its violation kind usually looks for."""
-        if self.objects is not None:
-            return tuple(self.objects)
-        defaults = KIND_DEFAULTS.get(self.kind)
-        return tuple(sorted(defaults.object_kinds)) if defaults else ()
+    accept_within_min: float | None = Field(None, gt=0, le=7 * 1440, description="default: the kind's")
+    resolve_within_min: float | None = Field(None, gt=0, le=365 * 1440, description="default: the kind's")
 
 
 class DetectorConfig(Strict):
@@ -114,13 +147,40 @@ class DetectorConfig(Strict):
     iou: float = Field(0.45, gt=0, lt=1)
     max_batch: int = Field(8, ge=1, le=256)
     max_wait_ms: float = Field(20.0, ge=0, le=1000)
-    max_frame_gap_s: float = Field(10.0, gt=0, description="longer gaps between frames = camera offline")
+    max_frame_gap_s: float = Field(10.0, gt=0, le=86400, description="longer gaps between frames = camera offline")
+
+
+class EscalationConfig(Strict):
+    """Who is told, in order, when an alert is not accepted or resolved in time (grid leader,
+    community, street centre...): each target gets the queue `<prefix>.escalation.<target>`."""
+
+    default: list[Identifier] = Field(default_factory=list, description="chain for grids not listed")
+    grids: dict[Identifier, list[Identifier]] = Field(default_factory=dict, description="grid id -> chain")
+    check_every_s: float = Field(5.0, gt=0, le=3600, description="how often due times are checked")
+
+
+class VerificationConfig(Strict):
+    """How the camera looks again after a worker resolves an incident (核查)."""
+
+    look_s: float = Field(60.0, ge=0, le=3600, description="frame time the camera looks for")
+    min_frames: int = Field(3, ge=1, le=10_000, description="frames the look needs at least")
+    present_ratio: float = Field(0.5, gt=0, le=1, description="still there: present in this share of frames")
+    min_overlap: float = Field(0.3, gt=0, le=1, description="IoU with the incident's box that counts as present")
+    give_up_s: float = Field(180.0, gt=0, le=86400, description="no finished look by then: verification_pending")
+    retry_s: float = Field(300.0, gt=0, le=86400, description="a pending verification is tried again after this")
+
+    @model_validator(mode="after")
+    def look_fits_before_giving_up(self) -> VerificationConfig:
+        if self.give_up_s <= self.look_s:
+            raise ValueError(f"give_up_s ({self.give_up_s:g}) must be longer than look_s ({self.look_s:g})")
+        return self
 
 
 class SiteConfig(Strict):
     timezone: str = "Asia/Shanghai"
     database: SecretStr = SecretStr("sqlite:///var/aibrain.db")
     broker: SecretStr | None = Field(None, description="amqp(s) URL; absent = incidents kept in the outbox")
+    broker_tls: BrokerTlsConfig | None = Field(None, description="CA and client certificate for an amqps:// broker")
     queue_prefix: Identifier = "aibrain"
     fallback_queue: Identifier = Field("unassigned", description="queue suffix for grids with nobody on duty")
     evidence_dir: Path = Path("var/evidence")
@@ -132,15 +192,50 @@ class SiteConfig(Strict):
     workers: list[WorkerConfig] = Field(min_length=1)
     cameras: list[CameraConfig] = Field(min_length=1)
     rules: list[RuleConfig] = Field(min_length=1)
+    taxonomy: Path | None = Field(None, description="a taxonomy file replacing configs/taxonomy.yaml")
+    kinds: dict[Code, KindOverride] = Field(default_factory=dict, description="kinds added or changed")
+    object_filters: dict[ObjectKind, ObjectFilterSpec] = Field(
+        default_factory=dict, description="per object kind: min_confidence, min_area (fraction of the frame)")
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    verification: VerificationConfig = Field(default_factory=VerificationConfig)
+    metrics_port: int | None = Field(None, ge=1, le=65535, description="Prometheus metrics on this port")
+    metrics_host: str = Field("127.0.0.1", min_length=1, description="address the metrics endpoint listens on")
 
     @field_validator("timezone")
     @classmethod
     def timezone_exists(cls, name: str) -> str:
         try:
             ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: "Asia" is a folder of zones
             raise ValueError(f"unknown timezone {name!r}") from exc
         return name
+
+    # Parse errors are not quoted: they may hold a part of the URL's password.
+    @field_validator("database")
+    @classmethod
+    def database_is_supported(cls, url: SecretStr) -> SecretStr:
+        try:
+            backend = make_url(url.get_secret_value()).get_backend_name()
+        except (ArgumentError, ValueError):
+            raise ValueError("not a database URL; use sqlite:///path or postgresql+psycopg://user@host/db") from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database {backend!r}; use sqlite:///path or postgresql+psycopg://...")
+        return url
+
+    @field_validator("broker")
+    @classmethod
+    def broker_is_amqp(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is None:
+            return None
+        text = url.get_secret_value()
+        if not text.lower().startswith(("amqp://", "amqps://")):
+            raise ValueError("the broker URL must start with amqp:// or amqps://")
+        try:
+            connection_parameters(text)
+        except (ValueError, TypeError):  # pika's checks of the port, vhost and ?options
+            raise ValueError("not a valid AMQP URL: amqp[s]://user:password@host:port/vhost?options, with "
+                             "options pika knows (heartbeat=30, ...)") from None
+        return url
 
     @property
     def tz(self) -> ZoneInfo:

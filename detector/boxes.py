@@ -21,7 +21,8 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def relative_shift(anchor: np.ndarray, box: np.ndarray) -> float:
     """How far `box`'s centre moved from `anchor`'s, as a fraction of the anchor's size:
-    the larger of the x shift over its width and the y shift over its height."""
-    size = np.maximum(anchor[2:] - anchor[:2], 1.0)
+    the larger of the x shift over its width and the y shift over its height. Works in pixels or in
+    fractions of the frame alike."""
+    size = np.maximum(anchor[2:] - anchor[:2], 1e-6)
     shift = np.abs((box[:2] + box[2:]) - (anchor[:2] + anchor[2:])) / 2
     return float(np.max(shift / size))

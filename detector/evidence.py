@@ -35,7 +35,8 @@ def render_evidence(frame: Frame, violation: Violation, zone_polygon_px: np.ndar
         cv2.polylines(image, [outline], True, ZONE_COLOUR, thickness)
     x1, y1, x2, y2 = (round(v) for v in violation.bbox)
     cv2.rectangle(image, (x1, y1), (x2, y2), BOX_COLOUR, thickness)
-    label = f"{violation.kind.value} {violation.class_name} {violation.confidence:.2f}"
+    what = violation.class_name if violation.object_count == 1 else f"{violation.object_count} objects"
+    label = f"{violation.kind} {what} {violation.confidence:.2f}"
     _caption(image, label, (x1, max(y1, 0)), scale, BOX_COLOUR)
     stamp = datetime.fromtimestamp(frame.ts, tz).isoformat(timespec="seconds")
     _caption(image, f"{frame.camera_id} {stamp}", (0, 0), scale, (0, 0, 0), below=True)
@@ -60,7 +61,7 @@ def evidence_path(frame: Frame, violation: Violation, out_dir: Path, tz: tzinfo 
     when = datetime.fromtimestamp(frame.ts, tz)
     x, y = (round(v) for v in violation.bbox[:2])
     stamp = f"{when:%H%M%S}.{when.microsecond // 1000:03d}"
-    name = f"{stamp}_{violation.kind.value}_t{violation.track_id}_{x}-{y}.jpg"
+    name = f"{stamp}_{violation.kind}_t{violation.track_id}_{x}-{y}.jpg"
     return out_dir / _UNSAFE.sub("_", frame.camera_id) / f"{when:%Y-%m-%d}" / name
 
 

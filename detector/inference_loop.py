@@ -17,9 +17,11 @@ from detector.detections import Detections
 from detector.engine import RuleEngine
 from detector.evidence import write_evidence
 from detector.tracker import CameraTracker
+from detector.verification import PresenceResult, Verifier
 from detector.violation import Violation
 from streams.frame import Frame
 from streams.mailbox import LatestFrameSlots
+from streams.role import ThreadRole
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +34,19 @@ class CameraDetectorState:
 
     tracker: CameraTracker
     engine: RuleEngine
+    frame_size: tuple[int, int] | None = None
 
     def process(self, frame: Frame, detections: Detections, evidence_dir: Path | None = None,
                 tz: tzinfo = UTC) -> list[Violation]:
         """Track, apply the rules, and snapshot each violation when `evidence_dir` is given."""
+        size = (frame.width, frame.height)
+        if self.frame_size is not None and size != self.frame_size:
+            # Tracks in the old picture's pixels would not match; rules remember objects in
+            # fractions of the frame, so parked objects carry over to the new resolution.
+            log.info("camera %s: picture changed from %dx%d to %dx%d; tracks restarted",
+                     frame.camera_id, *self.frame_size, *size)
+            self.tracker.reset()
+        self.frame_size = size
         tracked = self.tracker.update(detections, frame.ts)
         violations = self.engine.evaluate(frame.ts, tracked, (frame.width, frame.height))
         if evidence_dir is None:
@@ -76,7 +87,7 @@ def detect_stream(backend: Backend, frames: Iterable[Frame], state: CameraDetect
             yield from state.process(frame, detections, evidence_dir, tz)
 
 
-class InferenceLoop:
+class InferenceLoop(ThreadRole):
     """One per device: takes up to `max_batch` frames from distinct cameras (waiting at most
     `max_wait_ms` for more once one is ready), runs the backend once, then each camera's tracker,
     rules and evidence, and calls `on_violation(violation, frame)`.
@@ -89,9 +100,13 @@ class InferenceLoop:
     >>> thread = loop.start()                                              # doctest: +SKIP
     """
 
+    thread_name = "inference"
+
     def __init__(self, backend: Backend, slots: LatestFrameSlots, cameras: Mapping[str, CameraDetectorState],
                  on_violation: Callable[[Violation, Frame], None], stop: threading.Event, max_batch: int = 8,
-                 max_wait_ms: float = 5.0, evidence_dir: Path | None = None, tz: tzinfo = UTC) -> None:
+                 max_wait_ms: float = 5.0, evidence_dir: Path | None = None, tz: tzinfo = UTC,
+                 verifier: Verifier | None = None, on_verdict: Callable[[PresenceResult], None] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
         self.backend, self.slots, self.cameras = backend, slots, cameras
@@ -101,13 +116,9 @@ class InferenceLoop:
         # frames to fill a batch would only add latency to every frame.
         self.max_wait_s = max_wait_ms / 1000 if backend.max_batch > 1 else 0.0
         self.evidence_dir, self.tz = evidence_dir, tz
+        self.verifier, self.on_verdict, self.clock = verifier, on_verdict, clock
         self.stats = LoopStats()
         self._unknown_cameras: set[str] = set()
-
-    def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.run, name="inference", daemon=True)
-        thread.start()
-        return thread
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -116,6 +127,8 @@ class InferenceLoop:
                 self.process_batch(frames)
             elif self.slots.closed:
                 return
+            if self.verifier is not None:
+                self._hand_on_verdicts(self.verifier.expire(self.clock()))
 
     def process_batch(self, frames: list[Frame]) -> None:
         """Infer one batch (the backend splits it to its own max_batch) and hand each frame on."""
@@ -131,6 +144,29 @@ class InferenceLoop:
         for frame, frame_detections in zip(frames, detections, strict=True):
             self._process_frame(frame, frame_detections)
 
+    def _verify(self, frame: Frame, detections: Detections, state: CameraDetectorState, stats: CameraStats) -> None:
+        assert self.verifier is not None
+        try:
+            size = (frame.width, frame.height)
+            results = self.verifier.observe(frame.camera_id, frame.ts, detections,
+                                            state.engine.object_kinds(detections, size), size)
+        except Exception:
+            stats.errors += 1
+            log.exception("camera %s: frame %d failed in verification", frame.camera_id, frame.seq)
+            return
+        self._hand_on_verdicts(results)
+
+    def _hand_on_verdicts(self, results: list[PresenceResult]) -> None:
+        for result in results:
+            if self.on_verdict is None:
+                log.warning("camera %s: verdict %s for %s has nobody to take it", result.camera_id,
+                            result.verdict.value, result.check_id)
+                continue
+            try:
+                self.on_verdict(result)
+            except Exception:
+                log.exception("camera %s: handing on the verdict for %s failed", result.camera_id, result.check_id)
+
     def _process_frame(self, frame: Frame, detections: Detections) -> None:
         state = self.cameras.get(frame.camera_id)
         if state is None:
@@ -140,6 +176,8 @@ class InferenceLoop:
             return
         stats = self.stats.cameras.setdefault(frame.camera_id, CameraStats())
         stats.frames += 1
+        if self.verifier is not None and self.verifier.watching(frame.camera_id):
+            self._verify(frame, detections, state, stats)
         try:
             violations = state.process(frame, detections, self.evidence_dir, self.tz)
         except Exception:

@@ -1,12 +1,13 @@
 """Model cards: a model's weights candidates, input size and the map class name -> object kind.
 
 Rules speak of object kinds (`non_motor_vehicle`, `motor_vehicle`, ...), never of class ids, so a
-custom-trained model is a new card, not new code.
+custom-trained model is a new card, not new code. A card without weights is a template: it documents
+the classes to label, and `aibrain models train` writes the card of the model trained from them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -16,7 +17,19 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 CARDS_PACKAGE = "models"
+# Where `aibrain models fetch/train/export` put weights and cards; every site looks there last.
+USER_MODEL_DIR = Path("~/.cache/aibrain/models").expanduser()
 FETCH_HINT = "aibrain models fetch"
+TRAIN_HINT = "aibrain models train"
+
+# The object kinds the shipped rules and the taxonomy speak of. A card may map a class to any other
+# name, but only rules written for that name will ever see it.
+OBJECT_KINDS = (
+    "non_motor_vehicle", "motor_vehicle", "person",
+    "umbrella", "table", "chair", "potted_plant", "bench", "luggage",
+    "stall", "vendor_cart", "goods", "rack", "materials", "garbage_pile", "cartons",
+    "poster", "flyer", "banner", "laundry", "shed", "tent", "awning",
+)
 
 
 class ModelCard(BaseModel):
@@ -32,7 +45,8 @@ class ModelCard(BaseModel):
 
     name: str = Field(min_length=1, description="card name, also its file name without .yaml")
     description: str
-    weights: list[str] = Field(min_length=1, description="candidate weight file names, in preference order")
+    weights: list[str] = Field(default_factory=list,
+                               description="candidate weight file names, in preference order; none: a template")
     download: str | None = Field(None, description="Ultralytics name that fetches official weights")
     input_size: int = Field(640, gt=0, multiple_of=32, description="square input side in pixels")
     licence: str
@@ -58,33 +72,74 @@ def list_cards() -> list[str]:
     return sorted(_card_files())
 
 
-def load_card(name_or_path: str | Path) -> ModelCard:
-    """A shipped card by name (`"yolov8n"`) or any card file by path (`"site/custom.yaml"`)."""
+def names_a_file(reference: str) -> bool:
+    """Whether a card reference is a file's path (`site/custom.yaml`) rather than a shipped card's name."""
+    path = Path(reference)
+    return path.suffix in (".yaml", ".yml") or len(path.parts) > 1
+
+
+def load_card(name_or_path: str | Path, search_dirs: Sequence[Path] = ()) -> ModelCard:
+    """A card by path (`"site/custom.yaml"`), or by name: a shipped card (`"yolov8n"`), else
+    `<name>.yaml` in the first of `search_dirs` holding one (where `aibrain models train` writes)."""
     as_path = Path(name_or_path)
-    if isinstance(name_or_path, Path) or as_path.suffix in (".yaml", ".yml") or len(as_path.parts) > 1:
+    if isinstance(name_or_path, Path) or names_a_file(name_or_path):
         if not as_path.is_file():
             raise CardNotFound(f"model card file {as_path} does not exist")
         text = as_path.read_text(encoding="utf-8")
     else:
         cards = _card_files()
-        if str(name_or_path) not in cards:
-            raise CardNotFound(f"no model card named {name_or_path!r}; shipped cards: {sorted(cards)}")
-        text = cards[str(name_or_path)].read_text(encoding="utf-8")
+        found = [d / f"{name_or_path}.yaml" for d in search_dirs if (d / f"{name_or_path}.yaml").is_file()]
+        if str(name_or_path) in cards:
+            text = cards[str(name_or_path)].read_text(encoding="utf-8")
+        elif found:
+            text = found[0].read_text(encoding="utf-8")
+        else:
+            raise CardNotFound(f"no model card named {name_or_path!r}; shipped cards: {sorted(cards)}, "
+                               f"and none in {[str(d) for d in search_dirs]}")
     return ModelCard.model_validate(yaml.safe_load(text))
 
 
-def resolve_weights(card: ModelCard, search_dirs: Sequence[Path]) -> Path:
+def resolve_weights(card: ModelCard, search_dirs: Sequence[Path], suffixes: Sequence[str] | None = None) -> Path:
     """The first weight file of the card found; directories are searched in the order given,
-    each for every candidate in the card's preference order."""
+    each for every candidate in the card's preference order. `suffixes` (e.g. `[".pt"]`) keeps only
+    candidates of those formats."""
+    candidates = [c for c in card.weights if suffixes is None or Path(c).suffix.lower() in suffixes]
     for directory in search_dirs:
-        for candidate in card.weights:
+        for candidate in candidates:
             path = Path(directory) / candidate
             if path.is_file():
                 return path
-    how = f"`{FETCH_HINT} {card.name}`" + (f" (downloads {card.download})" if card.download else "")
+    if not card.weights:
+        raise WeightsNotFound(f"model card {card.name!r} is a template and names no weights; train a model "
+                              f"from it with `{TRAIN_HINT} --data DATASET.yaml --base yolov8n`")
+    if not candidates:
+        raise WeightsNotFound(f"model card {card.name!r} names no {'/'.join(suffixes or ())} weights "
+                              f"(it has {card.weights})")
+    how = (f"`{FETCH_HINT} {card.name}` (downloads {card.download})" if card.download
+           else f"`{TRAIN_HINT}`")
     raise WeightsNotFound(
-        f"model card {card.name!r}: none of {card.weights} found in "
+        f"model card {card.name!r}: none of {candidates} found in "
         f"{[str(d) for d in search_dirs]}; get weights with {how} or copy a file there")
+
+
+def save_card(card: ModelCard, path: Path, header: str) -> None:
+    """Write `card` as YAML that `load_card` reads back, under `header` as comment lines."""
+    comment = "".join(f"# {line}\n" for line in header.splitlines())
+    body = yaml.safe_dump(card.model_dump(exclude_none=True), sort_keys=False, allow_unicode=True, width=100)
+    path.write_text(comment + body, encoding="utf-8")
+
+
+def object_kinds_for(class_names: Iterable[str], references: Sequence[ModelCard]) -> dict[str, str]:
+    """Object kind of each class name: what the first reference card that knows the name maps it to,
+    else the name itself (`stall` is its own kind; an unknown name needs rules written for it).
+
+    >>> coco = ModelCard(name="c", description="d", licence="l", provenance="p",
+    ...                  object_kinds={"bicycle": "non_motor_vehicle"})
+    >>> object_kinds_for(["bicycle", "stall"], [coco])
+    {'bicycle': 'non_motor_vehicle', 'stall': 'stall'}
+    """
+    return {name: next((card.object_kinds[name] for card in references if name in card.object_kinds), name)
+            for name in class_names}
 
 
 def known_object_kinds(card: ModelCard) -> tuple[str, ...]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 
 import numpy as np
 import shapely
+
+from detector.schedule import Shift
 
 Points = tuple[tuple[float, float], ...]
 
@@ -23,7 +26,9 @@ def _pixel_geometry(polygon: Points, width: int, height: int) -> shapely.Polygon
 class Zone:
     """A named area of one camera's image, with tags rules select it by (`no_parking`, `sidewalk`...).
 
-    `polygon` points are (x, y) as fractions of the image width and height.
+    `polygon` points are (x, y) as fractions of the image width and height. `allow` maps a
+    violation kind to the weekly windows (in the site's local time) in which it is allowed here,
+    e.g. street vending 18:00-22:00: rules of that kind do not look at the zone then.
 
     >>> zone = Zone("gate", frozenset({"no_parking"}), ((0, 0.5), (1, 0.5), (1, 1), (0, 1)))
     >>> zone.contains(np.array([[50, 90], [50, 10]]), width=100, height=100).tolist()
@@ -33,6 +38,11 @@ class Zone:
     name: str
     tags: frozenset[str]
     polygon: Points
+    allow: Mapping[str, tuple[Shift, ...]] = field(default_factory=dict)
+
+    def allows(self, kind: str, local: datetime) -> bool:
+        """Whether `kind` is allowed in this zone at `local` (a datetime in the site's zone)."""
+        return any(window.covers(local) for window in self.allow.get(kind, ()))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "polygon", tuple((float(x), float(y)) for x, y in self.polygon))

@@ -109,7 +109,7 @@ def test_environment_variables_expand_and_unset_ones_are_named(tmp_path: Path, m
     site["cameras"][0]["url"] = "rtsp://admin:${CAM_PW}@127.0.0.1/cam"
     path = write_site(tmp_path, site)
     monkeypatch.delenv("CAM_PW", raising=False)
-    with pytest.raises(ConfigError, match=r"cameras\[0\]\.url: environment variable CAM_PW"):
+    with pytest.raises(ConfigError, match=r"cameras\[0\] \(cam-01\)\.url: environment variable CAM_PW"):
         load_site(path)
     monkeypatch.setenv("CAM_PW", "s3cret")
     loaded = load_site(path)
@@ -130,3 +130,19 @@ def test_check_config_cli_accepts_the_example() -> None:
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "cam-01" in run.stdout
+
+
+def test_a_card_path_is_taken_from_the_site_folder_whatever_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "cards").mkdir()
+    card = yaml.safe_load((EXAMPLES.parents[1] / "models" / "yolov8n.yaml").read_text(encoding="utf-8"))
+    card.update(name="street-custom", object_kinds={"e_bike": "non_motor_vehicle"})
+    (tmp_path / "cards" / "custom.yaml").write_text(yaml.safe_dump(card), encoding="utf-8")
+    (tmp_path / "best.onnx").write_bytes(b"\0")
+    site = good_site() | {"model": "best.onnx", "model_card": "cards/custom.yaml"}
+    path = write_site(tmp_path, site)
+    monkeypatch.chdir(tmp_path.parent)
+    assert load_site(path).config.model_card == "cards/custom.yaml"
+    site["rules"][0]["objects"] = ["motor_vehicle"]  # a kind this card does not know
+    with pytest.raises(ConfigError, match=r"unknown object kind 'motor_vehicle'"):
+        load_site(write_site(tmp_path, site))

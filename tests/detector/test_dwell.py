@@ -12,8 +12,8 @@ import pytest
 from detector.detections import Detections
 from detector.engine import RuleEngine
 from detector.model_card import known_object_kinds, load_card, object_kind_lookup
-from detector.rules import KIND_DEFAULTS, RULES, DwellRule, Rule
-from detector.violation import Violation, ViolationKind
+from detector.rules import RULES, DwellRule, Rule
+from detector.violation import Violation
 from detector.zones import Zone
 
 T0 = 1_700_000_000.0
@@ -53,7 +53,7 @@ def engine_with(rule: Rule) -> RuleEngine:
 
 def make_engine(zone_tags: frozenset[str] = frozenset({"no_parking"})) -> RuleEngine:
     """Bicycle/motorcycle parking: 60 s dwell, 20 s lost tolerance, gaps over 10 s are offline."""
-    return engine_with(DwellRule(ViolationKind.NON_MOTOR_PARKING, frozenset({"non_motor_vehicle"}), zone_tags,
+    return engine_with(DwellRule("non_motor_parking", frozenset({"non_motor_vehicle"}), zone_tags,
                                  dwell_s=60.0, lost_tolerance_s=20.0, max_frame_gap_s=10.0))
 
 
@@ -70,7 +70,7 @@ def test_dwell_reached_confirms_exactly_once() -> None:
     violations = run(make_engine(), every(0, 120, Obj(7)))
     assert len(violations) == 1
     (v,) = violations
-    assert v.kind is ViolationKind.NON_MOTOR_PARKING and v.zone == "pavement"
+    assert v.kind == "non_motor_parking" and v.zone == "pavement"
     assert v.object_kind == "non_motor_vehicle" and v.class_name == "bicycle" and v.track_id == 7
     assert v.first_seen == datetime.fromtimestamp(T0, UTC) and v.first_seen.tzinfo is UTC
     assert v.confirmed_at == datetime.fromtimestamp(T0 + 60, UTC)
@@ -188,17 +188,16 @@ def test_state_is_per_engine_and_deterministic() -> None:
 
 def test_bad_parameters_are_named() -> None:
     with pytest.raises(ValueError, match="dwell_s must be > 0.*max_frame_gap_s"):
-        DwellRule(ViolationKind.MOTOR_PARKING, frozenset({"motor_vehicle"}), frozenset({"sidewalk"}),
+        DwellRule("motor_parking", frozenset({"motor_vehicle"}), frozenset({"sidewalk"}),
                   dwell_s=0, max_frame_gap_s=0)
 
 
-def test_rule_table_and_kind_defaults() -> None:
+def test_rule_table() -> None:
     assert RULES["dwell"] is DwellRule
-    defaults = KIND_DEFAULTS[ViolationKind.MOTOR_PARKING]
-    rule = RULES[defaults.rule](kind=ViolationKind.MOTOR_PARKING, object_kinds=defaults.object_kinds,
-                                zone_tags=frozenset({"sidewalk"}), dwell_s=defaults.dwell_s)
+    rule = RULES["dwell"](kind="motor_parking", object_kinds=frozenset({"motor_vehicle"}),
+                          zone_tags=frozenset({"sidewalk"}), dwell_s=300)
     (v,) = run(engine_with(rule), every(0, 400, Obj(3, cls=CAR), step=10.0))
-    assert v.kind is ViolationKind.MOTOR_PARKING and v.class_name == "car"
+    assert v.kind == "motor_parking" and v.class_name == "car"
     assert v.confirmed_at == datetime.fromtimestamp(T0 + 300, UTC)
 
 
@@ -211,6 +210,18 @@ def test_one_bike_seen_as_bicycle_and_motorcycle_is_one_incident() -> None:
 
 def test_overlapping_objects_of_different_kinds_both_count() -> None:
     bike_and_car = (Obj(1, cls=BICYCLE), Obj(2, x=305, cls=CAR))
-    engine = engine_with(DwellRule(ViolationKind.NON_MOTOR_PARKING, frozenset({"non_motor_vehicle", "motor_vehicle"}),
+    engine = engine_with(DwellRule("non_motor_parking", frozenset({"non_motor_vehicle", "motor_vehicle"}),
                                    frozenset({"no_parking"}), dwell_s=60.0))
     assert sorted(v.class_name for v in run(engine, every(0, 120, *bike_and_car))) == ["bicycle", "car"]
+
+
+def test_resolution_change_keeps_the_parked_object() -> None:
+    """The camera's stream drops to half size mid-dwell: same place in the picture, same object."""
+    engine = make_engine()
+    assert run(engine, every(0, 40, Obj(7))) == []
+    half = [engine.evaluate(T0 + t, Detections(np.array([[125, 370, 175, 400]], np.float32),
+                                               np.array([0.8], np.float32), np.array([BICYCLE]), np.array([3])),
+                            (500, 500)) for t in range(40, 200)]
+    violations = [v for found in half for v in found]
+    assert len(violations) == 1
+    assert violations[0].first_seen == datetime.fromtimestamp(T0, UTC) and violations[0].frame_size == (500, 500)

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from detector.evidence import write_evidence
-from detector.violation import Violation, ViolationKind
+from detector.violation import Violation
 from streams.frame import Frame
 
 TS = 1_700_000_000.25  # 2023-11-14 22:13:20.250 UTC, 2023-11-15 06:13:20 in Beijing
@@ -16,7 +16,7 @@ TS = 1_700_000_000.25  # 2023-11-14 22:13:20.250 UTC, 2023-11-15 06:13:20 in Bei
 
 def _violation(camera_id: str) -> Violation:
     when = datetime.fromtimestamp(TS, UTC)
-    return Violation(camera_id, "pavement", ViolationKind.NON_MOTOR_PARKING, "non_motor_vehicle", "bicycle",
+    return Violation(camera_id, "pavement", "non_motor_parking", "non_motor_vehicle", "bicycle",
                      7, (200.0, 150.0, 400.0, 300.0), 0.87, when, when, (640, 360))
 
 

@@ -16,7 +16,7 @@ from detector.model_card import known_object_kinds, load_card, object_kind_looku
 from detector.onnx_backend import OnnxBackend
 from detector.rules import DwellRule
 from detector.tracker import CameraTracker
-from detector.violation import Violation, ViolationKind
+from detector.violation import Violation
 from detector.zones import Zone
 from streams.frame import Frame
 from streams.mailbox import LatestFrameSlots
@@ -29,7 +29,7 @@ WHOLE_PICTURE = Zone("pavement", frozenset({"no_parking"}), ((0, 0), (1, 0), (1,
 
 def camera_state(camera_id: str, class_names: dict[int, str], dwell_s: float = 30.0) -> CameraDetectorState:
     card = load_card("yolov8n")
-    rule = DwellRule(ViolationKind.NON_MOTOR_PARKING, frozenset({"non_motor_vehicle"}),
+    rule = DwellRule("non_motor_parking", frozenset({"non_motor_vehicle"}),
                      frozenset({"no_parking"}), dwell_s=dwell_s)
     engine = RuleEngine(camera_id, class_names, object_kind_lookup(card, class_names),
                         known_object_kinds(card), [WHOLE_PICTURE], [rule])
@@ -46,7 +46,7 @@ def test_detect_stream_on_the_real_still_confirms_each_parked_bike_once(
     state = camera_state("cam-01", onnx_backend.class_names)
     violations = list(detect_stream(onnx_backend, looped("cam-01", still_image, 60), state, tmp_path))
     assert len(violations) >= 2  # the yellow bike in front and the one behind it, both confident
-    assert all(v.class_name == "bicycle" and v.kind is ViolationKind.NON_MOTOR_PARKING for v in violations)
+    assert all(v.class_name == "bicycle" and v.kind == "non_motor_parking" for v in violations)
     assert len({v.track_id for v in violations}) == len(violations)
     assert {(v.confirmed_at - v.first_seen).total_seconds() for v in violations} == {30.0}
     for v in violations:

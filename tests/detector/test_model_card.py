@@ -6,13 +6,17 @@ import pytest
 from pydantic import ValidationError
 
 from detector.model_card import (
+    OBJECT_KINDS,
     CardNotFound,
+    ModelCard,
     WeightsNotFound,
     known_object_kinds,
     list_cards,
     load_card,
     object_kind_lookup,
+    object_kinds_for,
     resolve_weights,
+    save_card,
 )
 
 COCO_SUBSET = {0: "person", 1: "bicycle", 2: "car", 3: "motorcycle", 4: "airplane", 5: "bus",
@@ -76,3 +80,57 @@ def test_object_kind_lookup_is_indexable_by_class_id() -> None:
 def test_lookup_refuses_a_card_for_another_model() -> None:
     with pytest.raises(ValueError, match="bicycle"):
         object_kind_lookup(load_card("yolov8n"), {0: "stall", 1: "poster"})
+
+
+def test_custom_street_order_template_names_every_custom_class() -> None:
+    template = load_card("custom-street-order")
+    assert template.weights == [] and template.download is None and "FILL IN" in template.licence
+    for name in ("stall", "vendor_cart", "goods", "rack", "materials", "garbage_pile", "poster", "banner",
+                 "laundry", "shed"):
+        assert template.object_kinds[name] == name
+    assert template.object_kinds["e_bike"] == template.object_kinds["tricycle"] == "non_motor_vehicle"
+    assert {template.object_kinds[c] for c in ("car", "truck", "bus")} == {"motor_vehicle"}
+    # Between them the shipped cards produce every object kind rules speak of, and no other.
+    produced = {kind for name in list_cards() for kind in load_card(name).object_kinds.values()}
+    assert produced == set(OBJECT_KINDS)
+
+
+def test_a_template_has_no_weights_to_resolve(tmp_path: Path) -> None:
+    with pytest.raises(WeightsNotFound, match="template.*aibrain models train"):
+        resolve_weights(load_card("custom-street-order"), [tmp_path])
+
+
+def test_resolve_weights_of_one_format(tmp_path: Path) -> None:
+    card = load_card("yolov8n")
+    (tmp_path / "yolov8n_coco_dq.onnx").write_bytes(b"x")
+    (tmp_path / "yolov8n_coco_dq.pt").write_bytes(b"x")
+    assert resolve_weights(card, [tmp_path]).suffix == ".onnx"
+    assert resolve_weights(card, [tmp_path], suffixes=[".pt"]) == tmp_path / "yolov8n_coco_dq.pt"
+    onnx_only = card.model_copy(update={"weights": ["yolov8n.onnx"]})
+    with pytest.raises(WeightsNotFound, match=r"names no \.pt weights"):
+        resolve_weights(onnx_only, [tmp_path], suffixes=[".pt"])
+
+
+def test_missing_weights_of_a_card_without_download_point_to_training(tmp_path: Path) -> None:
+    card = ModelCard(name="street", description="d", weights=["street.onnx"], licence="l", provenance="p",
+                     object_kinds={"stall": "stall"})
+    with pytest.raises(WeightsNotFound, match="aibrain models train") as caught:
+        resolve_weights(card, [tmp_path])
+    assert "fetch" not in str(caught.value)
+
+
+def test_class_names_take_the_kind_of_the_first_card_that_knows_them() -> None:
+    references = [load_card("yolov8n"), load_card("custom-street-order")]
+    kinds = object_kinds_for(["bicycle", "e_bike", "dining table", "stall", "scooter_rack"], references)
+    assert kinds == {"bicycle": "non_motor_vehicle", "e_bike": "non_motor_vehicle", "dining table": "table",
+                     "stall": "stall", "scooter_rack": "scooter_rack"}
+    first = ModelCard(name="f", description="d", licence="l", provenance="p", object_kinds={"e_bike": "e_bike"})
+    assert object_kinds_for(["e_bike"], [first, *references]) == {"e_bike": "e_bike"}
+
+
+def test_saved_card_loads_back_the_same(tmp_path: Path) -> None:
+    card = load_card("yolov8n").model_copy(update={"name": "copy", "description": "路口 camera's model"})
+    save_card(card, tmp_path / "copy.yaml", "written by a test\nsecond line")
+    text = (tmp_path / "copy.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# written by a test\n# second line\n") and "路口" in text
+    assert load_card(tmp_path / "copy.yaml") == card
