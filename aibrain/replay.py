@@ -1,27 +1,34 @@
-"""`aibrain replay`: recorded files through one camera's zones and rules, by media time, at full speed.
+"""`aibrain replay`: recorded files through one camera's zones and rules, by media time.
 
 The same reader, inference loop, tracker, rules and dispatcher as a live run; only the timeline
 differs (origin + media time instead of the wall clock), so a replay finds what a live run finds.
 Incidents go to a temporary database unless `--database` names one, and are never published.
+A file that cannot be read is reported and skipped; the others are replayed and their incidents kept.
+Ctrl-C ends the replay early and still writes what was found.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import av
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from aibrain import assemble
+from aibrain.replay_inputs import ReplayInputError, Speed, video_files
+from aibrain.replay_outcome import FileOutcome, ReplayOutcome
 from configs.load import Site
 from configs.schema import CameraConfig
 from detector.inference_loop import CameraDetectorState, InferenceLoop, LoopStats
@@ -36,6 +43,10 @@ from streams.source import CameraReader
 log = logging.getLogger(__name__)
 
 PROGRESS_POLL_S = 0.2
+INTERRUPT_JOIN_S = 10.0
+EXIT_FILES_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # as shells report a command ended by Ctrl-C
 
 
 class ReplayError(RuntimeError):
@@ -44,18 +55,23 @@ class ReplayError(RuntimeError):
 
 @dataclass(frozen=True)
 class ReplayRequest:
-    files: list[Path]
+    files: list[Path]  # files, or folders whose video files are replayed
     camera_id: str
     json_out: Path | None = None
-    origin: datetime | None = None  # wall time of the first file's start
+    origin: datetime | None = None  # wall time of the first file's start; the next files follow on
     database: str | None = None
     progress: bool = True
+    start_s: float | None = None  # media time range of each file
+    end_s: float | None = None
+    speed: Speed = Speed.MAX
+    report_dir: Path | None = None
+    clips: bool = False  # with report_dir: a short MP4 around each confirmation
 
 
 def incident_record(violation: Violation, result: DispatchResult, file: Path, origin_ts: float) -> dict[str, Any]:
     return {
         "incident_id": result.incident_id, "dispatch_id": result.dispatch_id,
-        "kind": violation.kind.value, "kind_label_zh": violation.kind.label_zh,
+        "kind": violation.kind, "kind_label_zh": result.kind_label_zh, "object_count": violation.object_count,
         "camera_id": violation.camera_id, "zone": violation.zone,
         "grid_id": result.grid_id, "worker_id": result.worker_id,
         "object_kind": violation.object_kind, "class_name": violation.class_name, "track_id": violation.track_id,
@@ -67,7 +83,7 @@ def incident_record(violation: Violation, result: DispatchResult, file: Path, or
 
 
 def media_duration_s(file: Path) -> float | None:
-    """For the progress bar only; an unreadable file is the reader's to report."""
+    """For progress and the report; an unreadable file is the reader's to report."""
     try:
         with av.open(str(file)) as container:
             return container.duration / av.time_base if container.duration else None
@@ -75,101 +91,205 @@ def media_duration_s(file: Path) -> float | None:
         return None
 
 
-def file_origin(file: Path, request: ReplayRequest, index: int) -> float:
-    if index == 0 and request.origin is not None:
-        return request.origin.timestamp()
-    return file.stat().st_mtime
+def file_origins(files: list[Path], durations: list[float | None], origin: datetime | None) -> list[float]:
+    """Each file's wall time at media time 0. With `origin` the files are taken as consecutive parts
+    of one recording (each starts where the one before ended; a file of unknown length adds nothing);
+    without it, each file starts at its modification time."""
+    if origin is None:
+        return [file.stat().st_mtime for file in files]
+    origins, at = [], origin.timestamp()
+    for duration in durations:
+        origins.append(at)
+        at += duration or 0.0
+    return origins
 
 
 class FileReplay:
-    """Replays one file through a camera's detector state, which carries over to the next file."""
+    """Replays one file through a camera's detector state, which carries over to the next file.
+
+    `start_s`/`end_s` cut each file by media time; REALTIME speed paces frames like a camera's;
+    snapshots go to `evidence_dir` (default: the site's).
+    """
 
     def __init__(self, site: Site, camera: CameraConfig, model: assemble.LoadedModel, state: CameraDetectorState,
-                 on_violation: Callable[[Violation, Frame], None]):
+                 on_violation: Callable[[Violation, Frame], None], *, speed: Speed = Speed.MAX,
+                 start_s: float | None = None, end_s: float | None = None, evidence_dir: Path | None = None):
         self.site, self.camera, self.model, self.state = site, camera, model, state
         self.on_violation = on_violation
+        self.speed, self.start_s, self.end_s = speed, start_s, end_s
+        self.evidence_dir = evidence_dir or site.path(site.config.evidence_dir)
 
     def run(self, file: Path, origin_ts: float, on_progress: Callable[[float], None]) -> LoopStats:
         stop = threading.Event()
         slots = LatestFrameSlots([self.camera.id])
-        settings = assemble.source_settings(self.site, self.camera, url=str(file), replay_origin=origin_ts)
-        reader = CameraReader(settings, slots, on_health=self.on_health, stop=stop)
+        settings = replace(assemble.source_settings(self.site, self.camera, url=str(file), replay_origin=origin_ts),
+                           pace=self.speed is Speed.REALTIME, start_s=self.start_s, end_s=self.end_s)
+        problems: list[str] = []
+
+        def on_health(event: HealthEvent) -> None:
+            log.debug("replay %s: %s %s", event.camera_id, event.state.value, event.reason)
+            if event.state is CameraState.OFFLINE:
+                problems.append(event.reason)
+
+        reader = CameraReader(settings, slots, on_health=on_health, stop=stop)
         detector = self.site.config.detector
         inference = InferenceLoop(self.model.backend, slots, {self.camera.id: self.state}, self.on_violation, stop,
                                   max_batch=detector.max_batch, max_wait_ms=detector.max_wait_ms,
-                                  evidence_dir=self.site.path(self.site.config.evidence_dir), tz=self.site.config.tz)
-        reader.start()
-        inference_thread = inference.start()
-        while not reader.join(PROGRESS_POLL_S):
-            last = reader.stats().last_frame_ts
-            if last is not None:
-                on_progress(last - origin_ts)
+                                  evidence_dir=self.evidence_dir, tz=self.site.config.tz)
+        try:
+            reader.start()
+            inference.start()
+            while not reader.join(PROGRESS_POLL_S):
+                last = reader.stats().last_frame_ts
+                if last is not None:
+                    on_progress(last - origin_ts)
+        except KeyboardInterrupt:  # both end after the frame in hand; what was dispatched stays
+            stop.set()
+            for role in (reader, inference):
+                with contextlib.suppress(RuntimeError):  # Ctrl-C came while it was being started
+                    role.join(INTERRUPT_JOIN_S)
+            raise
         slots.close()  # the loop drains what is left, then returns
-        inference_thread.join()
+        inference.join()
         if reader.stats().state is CameraState.FAILED:
-            raise ReplayError(f"cannot read {file} (see the log above)")
+            reason = problems[-1].removeprefix(f"cannot open {settings.safe_url}: ") if problems else "see the log"
+            raise ReplayError(f"cannot read {file}: {reason}")
         return inference.stats
 
-    @staticmethod
-    def on_health(event: HealthEvent) -> None:
-        log.debug("replay %s: %s %s", event.camera_id, event.state.value, event.reason)
+
+def check_request(request: ReplayRequest) -> None:
+    if request.start_s is not None and request.end_s is not None and request.end_s <= request.start_s:
+        raise ReplayInputError(f"--end {request.end_s:g} s must be after --start {request.start_s:g} s")
+    if request.clips and request.report_dir is None:
+        raise ReplayInputError("--clips needs --report DIR (the clips go into the report's folder)")
 
 
 def run_replay(site: Site, request: ReplayRequest) -> int:
+    """Replay, then write what was asked (JSON lines, report); 1 when a file could not be read."""
     try:
+        check_request(request)
         camera = site.camera(request.camera_id)
-    except KeyError as exc:
+        files = video_files(request.files)
+    except (KeyError, ReplayInputError) as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
-        return 2
-    missing = [str(f) for f in request.files if not f.is_file()]
-    if missing:
-        print(f"error: cannot read {', '.join(missing)}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    evidence_dir = request.report_dir / "evidence" if request.report_dir else site.path(site.config.evidence_dir)
     with tempfile.TemporaryDirectory(prefix="aibrain-replay-") as scratch:
         database = request.database or f"sqlite:///{scratch}/replay.db"
         upgrade_to_head(database)
         dispatcher = assemble.dispatcher(site, assemble.sessions(database), wake=None)
-        try:
-            records = replay_files(site, camera, request, dispatcher)
-        except ReplayError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
+        outcome = replay_files(site, camera, files, request, dispatcher, evidence_dir)
+    write_outputs(site, camera, request, outcome)
+    for failed in outcome.failed:
+        print(f"error: {failed.error}", file=sys.stderr)
+    if outcome.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FILES_FAILED if outcome.failed else 0
+
+
+def write_outputs(site: Site, camera: CameraConfig, request: ReplayRequest, outcome: ReplayOutcome) -> None:
+    records = outcome.records
     if request.json_out:
         request.json_out.parent.mkdir(parents=True, exist_ok=True)
         with request.json_out.open("w", encoding="utf-8") as out:
             out.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
-    print(f"{len(records)} incident(s) in {len(request.files)} file(s)"
+    report = None
+    if request.report_dir:
+        from aibrain.report import report_context, write_report
+
+        report = write_report(outcome, report_context(site, camera, request), request.report_dir, clips=request.clips)
+    read = len(outcome.files) - len(outcome.failed)
+    print(f"{len(records)} incident(s) in {read} of {len(outcome.files)} file(s)"
           + (f"; written to {request.json_out}" if request.json_out else ""))
+    if report:
+        print(f"report: {report}")
     for record in records:
         print(f"  {record['confirmed_at']}  {record['kind']} ({record['kind_label_zh']})  zone {record['zone']}"
               f"  grid {record['grid_id']}  worker {record['worker_id']}  conf {record['confidence']:.2f}")
-    return 0
 
 
-def replay_files(site: Site, camera: CameraConfig, request: ReplayRequest,
-                 dispatcher: Dispatcher) -> list[dict[str, Any]]:
+def interrupted(outcome: ReplayOutcome, current: FileOutcome) -> None:
+    """Ctrl-C: the file being replayed and those after it are marked, and what was found is written."""
+    outcome.interrupted = True
+    current.error = f"{current.file}: interrupted; incidents found before are kept"
+    for later in outcome.files[outcome.files.index(current) + 1:]:
+        later.error = f"{later.file}: not replayed (interrupted)"
+    log.warning("interrupted: writing what was found so far")
+
+
+class ReplayProgress:
+    """Progress bars on stderr, in media seconds: one per file and one over all files."""
+
+    def __init__(self, spans: list[float], enabled: bool) -> None:
+        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                   TimeRemainingColumn())
+        self.bars = Progress(*columns, disable=not enabled, transient=False, console=Console(stderr=True))
+        self.overall = self.bars.add_task("all files", total=sum(spans))
+        self._done_s = 0.0  # of the files finished
+        self._file: tuple[TaskID, float] | None = None
+
+    def __enter__(self) -> ReplayProgress:
+        self.bars.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.bars.stop()
+
+    def file(self, name: str, span_s: float, start_s: float) -> Callable[[float], None]:
+        """A bar for the next file; returns what to call with the media time reached."""
+        task = self.bars.add_task(name, total=span_s)
+        self._file = task, span_s
+
+        def reached(media_s: float) -> None:
+            done = min(max(media_s - start_s, 0.0), span_s)
+            self.bars.update(task, completed=done)
+            self.bars.update(self.overall, completed=self._done_s + done)
+
+        return reached
+
+    def file_done(self) -> None:
+        assert self._file is not None
+        task, span_s = self._file
+        self._done_s += span_s
+        self.bars.update(task, completed=span_s)
+        self.bars.update(self.overall, completed=self._done_s)
+
+
+def replay_files(site: Site, camera: CameraConfig, files: list[Path], request: ReplayRequest,
+                 dispatcher: Dispatcher, evidence_dir: Path) -> ReplayOutcome:
     model = assemble.open_model(site)
     state = assemble.camera_detector_state(site, camera, model)
-    records: list[dict[str, Any]] = []
-    current: dict[str, Any] = {}
+    outcome = ReplayOutcome(started_at=datetime.now(UTC))
+    durations = [media_duration_s(file) for file in files]
+    origins = file_origins(files, durations, request.origin)
+    outcome.files = [FileOutcome(file, origin, duration, request.start_s or 0.0, request.end_s)
+                     for file, origin, duration in zip(files, origins, durations, strict=True)]
+    current: list[FileOutcome] = []
 
     def on_violation(violation: Violation, _frame: Frame) -> None:
         result = dispatcher.dispatch(violation)
-        records.append(incident_record(violation, result, current["file"], current["origin"]))
+        replayed = current[-1]
+        replayed.incidents += 1
+        outcome.records.append(incident_record(violation, result, replayed.file, replayed.origin_ts))
 
-    replay = FileReplay(site, camera, model, state, on_violation)
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-               TimeRemainingColumn())
-    with Progress(*columns, disable=not request.progress, transient=False) as progress:
-        overall = progress.add_task("all files", total=len(request.files))
-        for index, file in enumerate(request.files):
-            current.update(file=file, origin=file_origin(file, request, index))
-            task = progress.add_task(file.name, total=media_duration_s(file) or 1.0)
-
-            def show(done_s: float, task: TaskID = task) -> None:
-                progress.update(task, completed=done_s)
-
-            replay.run(file, current["origin"], show)
-            progress.update(task, completed=progress.tasks[task].total)
-            progress.advance(overall)
-    return records
+    replay = FileReplay(site, camera, model, state, on_violation, speed=request.speed, start_s=request.start_s,
+                        end_s=request.end_s, evidence_dir=evidence_dir)
+    spans = [replayed.span_s or 1.0 for replayed in outcome.files]  # unknown length: a nominal second
+    with ReplayProgress(spans, request.progress) as progress:
+        for replayed, span in zip(outcome.files, spans, strict=True):
+            current.append(replayed)
+            reached = progress.file(replayed.file.name, span, replayed.start_s)
+            started = time.monotonic()
+            try:
+                replayed.frames = replay.run(replayed.file, replayed.origin_ts, reached).frames
+            except ReplayError as exc:
+                replayed.error = str(exc)
+                log.error("%s; going on with the other files", exc)
+            except KeyboardInterrupt:
+                interrupted(outcome, replayed)
+                break
+            finally:
+                replayed.elapsed_s = time.monotonic() - started
+            progress.file_done()
+    outcome.finished_at = datetime.now(UTC)
+    return outcome
