@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from aibrain.broker_settings import escalation_chains, site_topology
 from aibrain.model_commands import model_dirs
+from configs.checks import card_reference
 from configs.load import Site
-from configs.schema import CameraConfig
+from configs.schema import CameraConfig, RuleConfig
 from detector.backends import Backend, open_backend
-from detector.engine import RuleEngine
+from detector.engine import ObjectFilter, RuleEngine
 from detector.inference_loop import CameraDetectorState
 from detector.model_card import ModelCard, known_object_kinds, load_card, object_kind_lookup, resolve_weights
-from detector.rules import KIND_DEFAULTS, RULES, Rule
+from detector.rules import RULES, ClusterGroup, Rule
+from detector.schedule import parse_shift
 from detector.tracker import CameraTracker
 from detector.zones import Zone
+from routing.closed_loop import ClosedLoop
 from routing.db import make_engine, session_factory
 from routing.deadlines import DueLimits, DueMinutes
 from routing.dispatch import CameraInfo, Dispatcher
 from routing.grids import GeoPoint
-from routing.roster import Roster, Worker, parse_shift
-from routing.topology import Topology
+from routing.roster import Roster, Worker
+from routing.verification import VerificationPolicy
 from streams.source import SourceSettings
 
 
@@ -37,11 +41,9 @@ class LoadedModel:
 def open_model(site: Site) -> LoadedModel:
     """The site's `model`: a card name (weights searched in model_dirs), a card file, or weights."""
     config = site.config
-    if config.model.endswith((".onnx", ".pt")):
-        card, weights = load_card(config.model_card), site.path(config.model)
-    else:
-        card = load_card(site.path(config.model) if config.model.endswith(".yaml") else config.model)
-        weights = resolve_weights(card, model_dirs(site))
+    dirs = model_dirs(site)
+    card = load_card(card_reference(config.model, config.model_card, site.base_dir), dirs)
+    weights = site.path(config.model) if config.model.endswith((".onnx", ".pt")) else resolve_weights(card, dirs)
     backend = open_backend(weights, conf=config.detector.confidence, iou=config.detector.iou)
     return LoadedModel(backend, card, weights)
 
@@ -49,24 +51,36 @@ def open_model(site: Site) -> LoadedModel:
 def camera_rules(site: Site, camera: CameraConfig) -> list[Rule]:
     """A fresh (stateful) rule per site rule that applies to one of the camera's zones."""
     camera_tags = {tag for zone in camera.zones for tag in zone.tags}
-    rules = []
-    for rule in site.config.rules:
-        if not camera_tags & set(rule.zone_tags):
-            continue
-        defaults = KIND_DEFAULTS[rule.kind]
-        objects = frozenset(rule.objects) if rule.objects is not None else defaults.object_kinds
-        rules.append(RULES[defaults.rule](
-            kind=rule.kind, object_kinds=objects, zone_tags=frozenset(rule.zone_tags), dwell_s=rule.dwell_s,
-            min_confidence=rule.min_confidence, max_displacement=rule.max_displacement,
-            lost_tolerance_s=rule.lost_tolerance_s, max_frame_gap_s=site.config.detector.max_frame_gap_s))
-    return rules
+    return [build_rule(site, rule) for rule in site.config.rules if camera_tags & set(rule.zone_tags)]
+
+
+def build_rule(site: Site, rule: RuleConfig) -> Rule:
+    """The detector's rule for a site rule: its kind's rule type and parameters, the site's changes applied."""
+    resolved = site.resolved_rule(rule)
+    params = dict(resolved.params)
+    if resolved.type == "cluster":
+        params["groups"] = tuple(ClusterGroup(frozenset(g["objects"]), g["min_count"], g["stationary"])
+                                 for g in params["groups"])
+    else:
+        params["object_kinds"] = frozenset(params.pop("objects"))
+    rule_type = RULES[resolved.type]
+    if is_dataclass(rule_type) and "max_frame_gap_s" in {f.name for f in fields(rule_type)}:
+        params["max_frame_gap_s"] = site.config.detector.max_frame_gap_s
+    return rule_type(kind=rule.kind, zone_tags=frozenset(rule.zone_tags), **params)
+
+
+def camera_zones(camera: CameraConfig) -> list[Zone]:
+    return [Zone(zone.name, frozenset(zone.tags), tuple(zone.polygon),
+                 {kind: tuple(parse_shift(window) for window in windows) for kind, windows in zone.allow.items()})
+            for zone in camera.zones]
 
 
 def camera_detector_state(site: Site, camera: CameraConfig, model: LoadedModel) -> CameraDetectorState:
-    zones = [Zone(zone.name, frozenset(zone.tags), tuple(zone.polygon)) for zone in camera.zones]
+    filters = {kind: ObjectFilter(spec.min_confidence, spec.min_area) for kind, spec in site.object_filters.items()}
     engine = RuleEngine(camera.id, model.backend.class_names,
                         object_kind_lookup(model.card, model.backend.class_names),
-                        known_object_kinds(model.card), zones, camera_rules(site, camera))
+                        known_object_kinds(model.card), camera_zones(camera), camera_rules(site, camera),
+                        filters, site.config.tz)
     return CameraDetectorState(CameraTracker(), engine)
 
 
@@ -79,14 +93,16 @@ def source_settings(site: Site, camera: CameraConfig, *, url: str | None = None,
     return SourceSettings(
         camera_id=camera.id, url=source, decode=camera.decode, detect_fps=camera.detect_fps,
         open_timeout_s=camera.open_timeout_s, read_timeout_s=camera.read_timeout_s,
-        backoff_max_s=camera.reconnect_max_s, live=not replay, pace=is_file and not replay,
-        loop=camera.loop and not replay, replay_origin=replay_origin)
+        offline_after_s=camera.offline_after_s, backoff_max_s=camera.reconnect_max_s, live=not replay,
+        pace=is_file and not replay, loop=camera.loop and not replay, replay_origin=replay_origin)
 
 
-def topology(site: Site) -> Topology:
-    prefix = site.config.queue_prefix
-    return Topology(prefix=prefix, worker_ids=tuple(w.id for w in site.config.workers),
-                    fallback_queue_name=f"{prefix}.{site.config.fallback_queue}")
+def closed_loop(site: Site) -> ClosedLoop:
+    return ClosedLoop(site_topology(site), due_limits(site), escalation_chains(site), site.config.tz)
+
+
+def verification_policy(site: Site) -> VerificationPolicy:
+    return VerificationPolicy(**site.config.verification.model_dump())
 
 
 def roster(site: Site) -> Roster:
@@ -96,8 +112,17 @@ def roster(site: Site) -> Roster:
 
 
 def due_limits(site: Site) -> DueLimits:
-    return DueLimits(per_kind={rule.kind: DueMinutes(rule.accept_within_min, rule.resolve_within_min)
-                               for rule in site.config.rules})
+    """Each kind's limits from the taxonomy, or from the site's rule for it where that sets them."""
+    limits = {code: DueMinutes(kind.accept_within_min, kind.resolve_within_min) for code, kind in site.kinds.items()}
+    for rule in site.config.rules:
+        default = limits[rule.kind]
+        limits[rule.kind] = DueMinutes(rule.accept_within_min or default.accept,
+                                       rule.resolve_within_min or default.resolve)
+    return DueLimits(per_kind=limits)
+
+
+def kind_labels(site: Site) -> dict[str, str]:
+    return {code: kind.label_zh for code, kind in site.kinds.items()}
 
 
 def sessions(database_url: str) -> sessionmaker[Session]:
@@ -110,4 +135,4 @@ def dispatcher(site: Site, sessions: sessionmaker[Session], wake: Callable[[], N
     cameras = {camera.id: CameraInfo(camera.name, GeoPoint(*camera.location) if camera.location else None)
                for camera in site.config.cameras}
     return Dispatcher(sessions, roster(site), zone_grids, site.grids, cameras, due_limits(site),
-                      topology(site), site.config.tz, wake=wake)
+                      site_topology(site), site.config.tz, wake=wake, labels=kind_labels(site))

@@ -1,20 +1,23 @@
-"""The `aibrain` command: run, replay, check-config, db upgrade, models."""
+"""The `aibrain` command: run, replay, check-config, db upgrade, models, broker provision."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from aibrain.logs import setup_logging
+from aibrain.replay_inputs import Speed, media_time_argument
 from configs.load import ConfigError, Site, load_site
 
 log = logging.getLogger("aibrain")
 
 EXIT_CONFIG = 2
+ADMIN_URL_VARIABLE = "AIBRAIN_BROKER_ADMIN_URL"  # keeps the broker admin's password off the command line
 
 
 def load_or_exit(path: Path) -> Site:
@@ -37,8 +40,15 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for worker in config.workers:
         print(f"  worker {worker.id} ({worker.name}): grids {worker.grids}, shifts {worker.shifts}")
     for rule in config.rules:
-        objects = ", ".join(rule.object_kinds())
-        print(f"  rule {rule.kind.value}: tags {rule.zone_tags}, dwell {rule.dwell_s:g} s, objects {objects}")
+        resolved = site.resolved_rule(rule)
+        settings = ", ".join(f"{name} {value}" for name, value in sorted(resolved.params.items())
+                             if name not in ("objects", "groups"))
+        print(f"  rule {rule.kind} ({site.kinds[rule.kind].label_zh}): {resolved.type} in zones tagged "
+              f"{rule.zone_tags}; objects {', '.join(resolved.object_kinds())}; {settings}")
+    escalation = config.escalation
+    for grid_id, chain in [*escalation.grids.items(), ("other grids", escalation.default)]:
+        if chain:
+            print(f"  escalation {grid_id}: {' -> '.join(chain)}")
     return 0
 
 
@@ -54,7 +64,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     site = load_or_exit(args.config)
     request = ReplayRequest(files=args.files, camera_id=args.camera, json_out=args.json,
-                            origin=args.origin, database=args.database, progress=not args.no_progress)
+                            origin=args.origin, database=args.database, progress=not args.no_progress,
+                            start_s=args.start, end_s=args.end, speed=Speed(args.speed),
+                            report_dir=args.report, clips=args.clips)
     return run_replay(site, request)
 
 
@@ -67,10 +79,22 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from aibrain import worker_cli
+
+    return worker_cli.run(args, load_or_exit(args.config))
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from aibrain import model_commands
 
     return model_commands.run(args)
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    from aibrain import broker_commands
+
+    return broker_commands.run(args)
 
 
 def shard_spec(text: str) -> tuple[int, int]:
@@ -88,6 +112,68 @@ def iso_datetime(text: str) -> datetime:
     if value.tzinfo is None:
         raise argparse.ArgumentTypeError(f"give a timezone offset, e.g. {text}+08:00")
     return value
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"give a number above 0; got {text!r}")
+    return value
+
+
+def image_size(text: str) -> int:
+    value = positive_int(text)
+    if value % 32:
+        raise argparse.ArgumentTypeError(f"give a multiple of 32 (the model's stride); got {text!r}")
+    return value
+
+
+def add_model_commands(models: argparse.ArgumentParser) -> None:
+    from detector.model_card import USER_MODEL_DIR
+
+    verbs = models.add_subparsers(dest="models_command", required=True)
+
+    def verb(name: str, help_text: str, searches: bool = True) -> argparse.ArgumentParser:
+        sub = verbs.add_parser(name, help=help_text, description=help_text)
+        if searches:
+            sub.add_argument("--config", type=Path, help="site whose model_dirs are searched for weights too")
+            sub.add_argument("--model-dir", type=Path, action="append", default=[], metavar="DIR",
+                             help="search DIR for weights and cards first (repeatable)")
+        return sub
+
+    def size_and_device(sub: argparse.ArgumentParser, what: str) -> None:
+        sub.add_argument("--imgsz", type=image_size, help=f"{what} image side in pixels (default: the card's)")
+        sub.add_argument("--device", help="Ultralytics device: cpu, 0, 0,1 ... (default: a GPU if there is one)")
+
+    verb("list", "model cards (shipped, and those in the model directories) and where their weights are")
+    path = verb("path", "print the weights file a card resolves to")
+    path.add_argument("card", help="a shipped card's name or a card file's path")
+    fetch = verb("fetch", "download a card's official weights with Ultralytics (needs network), export ONNX",
+                 searches=False)
+    fetch.add_argument("card")
+    export = verb("export", "export a card's .pt weights to ONNX for the ONNX Runtime backend")
+    export.add_argument("card", help="a shipped card's name or a card file's path")
+    export.add_argument("--format", choices=["onnx"], default="onnx")
+    export.add_argument("--dynamic-batch", action="store_true",
+                        help="any batch size (and image size), for batching frames across cameras")
+    export.add_argument("--half", action="store_true",
+                        help="fp16 weights, fp32 input and output: half the file, faster on GPUs, no faster on CPUs")
+    export.add_argument("--imgsz", type=image_size, help="input side in pixels (default: the card's input_size)")
+    export.add_argument("--out", type=Path, default=USER_MODEL_DIR, help=f"output folder (default {USER_MODEL_DIR})")
+    train = verb("train", "fine-tune a card's .pt on a YOLO-format dataset and write the new model's card")
+    train.add_argument("--data", type=Path, required=True, help="Ultralytics dataset YAML (path, train, val, names)")
+    train.add_argument("--base", required=True, help="card whose .pt weights training starts from, e.g. yolov8n")
+    train.add_argument("--epochs", type=positive_int, default=50)
+    size_and_device(train, "training")
+    train.add_argument("--batch", type=positive_int, default=16, help="images per training step")
+    train.add_argument("--name", help="the new card's name (default: DATASET-BASE)")
+    train.add_argument("--out", type=Path, default=USER_MODEL_DIR,
+                       help=f"models directory for the card, weights and run (default {USER_MODEL_DIR})")
+    evaluate = verb("eval", "mAP and per-class precision/recall of a card's weights on a dataset's val split")
+    evaluate.add_argument("card", help="a shipped card's name or a card file's path")
+    evaluate.add_argument("--data", type=Path, required=True, help="Ultralytics dataset YAML")
+    size_and_device(evaluate, "validation")
+    evaluate.add_argument("--json", type=Path, metavar="FILE", help="also write the metrics here as JSON")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,15 +195,31 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--shard", type=shard_spec, default=(0, 1),
                      help="k/N: run only the cameras whose stable hash falls in shard k of N")
 
-    replay = add("replay", cmd_replay, "run recorded files through a camera's zones and rules, as fast as possible")
-    replay.add_argument("files", type=Path, nargs="+")
+    replay = add("replay", cmd_replay, "run recorded files through a camera's zones and rules, by media time")
+    replay.add_argument("files", type=Path, nargs="+", metavar="FILE_OR_FOLDER",
+                        help="video files, or folders whose video files (sub-folders too) are replayed in name order")
     replay.add_argument("--config", type=Path, required=True)
     replay.add_argument("--camera", required=True, help="camera whose zones and rules apply")
+    replay.add_argument("--start", type=media_time_argument, metavar="TIME",
+                        help="media time to start each file at: seconds (90.5) or H:MM:SS (0:01:30)")
+    replay.add_argument("--end", type=media_time_argument, metavar="TIME", help="media time to end each file at")
+    replay.add_argument("--speed", choices=[speed.value for speed in Speed], default=Speed.MAX.value,
+                        help="max: as fast as the machine allows; realtime: paced like a camera")
     replay.add_argument("--json", type=Path, help="write one JSON line per incident here")
+    replay.add_argument("--report", type=Path, metavar="DIR",
+                        help="write report.html, incidents.csv, incidents.json and the evidence into DIR")
+    replay.add_argument("--clips", action="store_true",
+                        help="with --report: a short MP4 from 5 s before to 2 s after each confirmation")
     replay.add_argument("--origin", type=iso_datetime,
-                        help="wall time of the first file's start (default: the file's modification time)")
+                        help="wall time of the first file's start; the next files follow on from it "
+                             "(default: each file's modification time)")
     replay.add_argument("--database", help="database URL for the replay's incidents (default: a temporary SQLite)")
-    replay.add_argument("--no-progress", action="store_true", help="no progress bar")
+    replay.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    worker = add("worker", cmd_worker, "a grid worker's inbox: list alerts, accept and resolve incidents")
+    from aibrain.worker_cli import add_arguments as add_worker_arguments
+
+    add_worker_arguments(worker)
 
     db = add("db", None, "database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -125,15 +227,22 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--config", type=Path, required=True)
     upgrade.set_defaults(handler=cmd_db_upgrade)
 
-    models = add("models", cmd_models, "model cards and weights")
-    model_commands = models.add_subparsers(dest="models_command", required=True)
-    listing = model_commands.add_parser("list", help="shipped model cards and whether weights are found")
-    listing.add_argument("--config", type=Path, help="site whose model_dirs are searched too")
-    path = model_commands.add_parser("path", help="print the weights file a card resolves to")
-    path.add_argument("card")
-    path.add_argument("--config", type=Path, help="site whose model_dirs are searched too")
-    fetch = model_commands.add_parser("fetch", help="download official weights with Ultralytics, export ONNX")
-    fetch.add_argument("card")
+    models = add("models", cmd_models, "model cards and weights: list, find, fetch, export, train, evaluate")
+    add_model_commands(models)
+
+    broker = add("broker", None, "RabbitMQ users, permissions and topology")
+    broker_commands = broker.add_subparsers(dest="broker_command", required=True)
+    provision = broker_commands.add_parser(
+        "provision", help="create the pipeline's and each worker's user with least permissions; declare the topology")
+    provision.add_argument("--config", type=Path, required=True)
+    backend = provision.add_mutually_exclusive_group()
+    backend.add_argument("--admin-url", default=os.environ.get(ADMIN_URL_VARIABLE),
+                         help=f"management API, http(s)://admin:password@host:15672 (default: ${ADMIN_URL_VARIABLE})")
+    backend.add_argument("--rabbitmqctl", nargs="?", const="rabbitmqctl", metavar="PATH",
+                         help="administer with rabbitmqctl on this host instead of the management API")
+    provision.add_argument("--credentials-out", type=Path, metavar="FILE",
+                           help="worker URLs with generated passwords go here (mode 0600); passwords in it are kept")
+    provision.set_defaults(handler=cmd_broker)
     return parser
 
 

@@ -6,12 +6,20 @@ import logging
 import signal
 import threading
 import zlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+
+import pika
 
 from aibrain import assemble
+from aibrain.broker_settings import broker_tls, site_topology
+from aibrain.metrics import serve_metrics
+from aibrain.verification import VerificationCoordinator
 from configs.load import Site
 from configs.schema import CameraConfig
 from detector.inference_loop import InferenceLoop
+from detector.verification import Verifier
+from routing.deadline_watcher import DeadlineWatcher
+from routing.feedback_consumer import FeedbackConsumer
 from routing.intake import RoutingIntake
 from routing.migrate import upgrade_to_head
 from routing.relay import OutboxRelay
@@ -45,10 +53,20 @@ class LiveRun:
         database_url = site.database_url()
         self.model = assemble.open_model(site)
         self.sessions = assemble.sessions(database_url)
-        broker = site.broker_url()
-        self.relay = OutboxRelay(broker, self.sessions, assemble.topology(site), self.stop) if broker else None
-        dispatcher = assemble.dispatcher(site, self.sessions, wake=self.relay.wake if self.relay else None)
-        self.intake = RoutingIntake(dispatcher, self.stop)
+        topology, loop = site_topology(site), assemble.closed_loop(site)
+        broker, tls = site.broker_url(), broker_tls(site)
+        self.relay = OutboxRelay(broker, self.sessions, topology, self.stop, tls=tls) if broker else None
+        wake = self.relay.wake if self.relay else None
+        self.intake = RoutingIntake(assemble.dispatcher(site, self.sessions, wake=wake), self.stop)
+        verifier = Verifier()
+        self.verification = VerificationCoordinator(
+            self.sessions, loop, verifier, [camera.id for camera in self.cameras], assemble.verification_policy(site),
+            self.stop, wake=wake)
+        self.feedback = FeedbackConsumer(
+            broker, self.sessions, loop, topology, self.stop, tls=tls, on_change=self.verification.kick,
+            trusted_users=frozenset({pika.URLParameters(broker).credentials.username})) if broker else None
+        self.watcher = DeadlineWatcher(self.sessions, loop, self.stop, every_s=site.config.escalation.check_every_s,
+                                       wake=wake)
         self.slots = LatestFrameSlots(camera.id for camera in self.cameras)
         self.readers = [CameraReader(assemble.source_settings(site, camera), self.slots, self.intake.submit, self.stop)
                         for camera in self.cameras]
@@ -58,26 +76,38 @@ class LiveRun:
         self.inference = InferenceLoop(
             self.model.backend, self.slots, detector_states, on_violation=lambda v, _frame: self.intake.submit(v),
             stop=self.stop, max_batch=detector.max_batch, max_wait_ms=detector.max_wait_ms,
-            evidence_dir=site.path(site.config.evidence_dir), tz=site.config.tz)
+            evidence_dir=site.path(site.config.evidence_dir), tz=site.config.tz,
+            verifier=verifier, on_verdict=self.verification.on_verdict)
+
+    def unsent_messages(self) -> int:
+        with self.sessions() as session:
+            return pending_count(session)
 
     def start(self) -> None:
         self.intake.start()
-        if self.relay:
-            self.relay.start()
+        for role in (self.relay, self.feedback):
+            if role is not None:
+                role.start()
+        self.watcher.start()
+        self.verification.start()
         self.inference_thread = self.inference.start()
         for reader in self.readers:
             reader.start()
+        port = self.site.config.metrics_port
+        if port is not None:
+            serve_metrics(self, self.site.config.metrics_host, port)
+            log.info("metrics at http://%s:%d/metrics", self.site.config.metrics_host, port)
         broker = self.site.broker_url()
         log.info("running %d camera(s) with %s; alerts %s", len(self.readers), self.model.weights,
                  f"to {redact_url(broker)}" if broker else "kept in the outbox (no broker configured)")
 
     def log_status(self) -> None:
-        with self.sessions() as session:
-            unsent = pending_count(session)
+        unsent = self.unsent_messages()
         frames = {c: s.frames for c, s in self.inference.stats.cameras.items()}
         dropped = {r.settings.camera_id: self.slots.dropped(r.settings.camera_id) for r in self.readers}
-        log.info("status: frames detected %s, dropped %s, incidents %d, outbox unsent %d",
-                 frames, dropped, self.intake.stats.incidents, unsent)
+        unusable = {r.settings.camera_id: sum(asdict(r.stats().dropped).values()) for r in self.readers}
+        log.info("status: frames detected %s, dropped %s, incidents %d, outbox unsent %d, unusable pictures %s",
+                 frames, dropped, self.intake.stats.incidents, unsent, unusable)
 
     def shutdown(self) -> None:
         """Readers and inference stop first; what was detected is still stored; the relay stops
@@ -88,8 +118,9 @@ class LiveRun:
         self.slots.close()
         self.inference_thread.join(JOIN_TIMEOUT_S)
         self.intake.join(JOIN_TIMEOUT_S)
-        if self.relay:
-            self.relay.join(JOIN_TIMEOUT_S)
+        for role in (self.verification, self.watcher, self.feedback, self.relay):
+            if role is not None:
+                role.join(JOIN_TIMEOUT_S)
         self.log_status()
 
 

@@ -1,10 +1,13 @@
 # Shared set-up steps for scripts/test.sh and scripts/demo.sh (sourced, not run).
 
 # Debian packages: ffmpeg for test clips, GStreamer's RTSP server run by Debian's python3,
-# and the shared libraries opencv-python loads.
+# the shared libraries opencv-python loads, openssl + socat for the broker TLS tests
+# (a test CA, and a TLS terminator in front of RabbitMQ), and headless Chromium with its
+# WebDriver and a CJK font for the replay report's browser test (and its screenshot's 中文).
 SYSTEM_PACKAGES=(ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav libgl1 libglib2.0-0)
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav libgl1 libglib2.0-0 openssl socat
+  chromium chromium-driver fonts-droid-fallback)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -39,6 +42,13 @@ start_services() {
   fi
   wait_for_port 127.0.0.1 5432 60
   wait_for_port 127.0.0.1 5672 120
+  # `aibrain broker provision --admin-url` and its tests use the management API; enabling it is
+  # idempotent and needs no restart.
+  if ! (exec 3<>/dev/tcp/127.0.0.1/15672) 2>/dev/null; then
+    echo "enabling the RabbitMQ management plugin"
+    as_root rabbitmq-plugins enable -q rabbitmq_management >/dev/null
+  fi
+  wait_for_port 127.0.0.1 15672 60
 }
 
 install_python_env() {  # pip requirement spec, e.g. ".[test]"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from aibrain.assets import assets_dir
+from aibrain.cli import build_parser
 from aibrain.live import in_shard
 from tests.configs.test_load_site import EXAMPLES
 
@@ -26,6 +27,8 @@ def test_models_list_and_path_find_the_shared_weights(yolo_onnx: Path) -> None:
     listing = aibrain("models", "list", "--config", str(EXAMPLES / "site.yaml"))
     assert listing.returncode == 0, listing.stderr
     assert "yolov8n" in listing.stdout and "non_motor_vehicle" in listing.stdout
+    # The template is listed like any card: it has no weights, and says how to get some.
+    assert "custom-street-order (shipped" in listing.stdout and "is a template" in listing.stdout
     path = aibrain("models", "path", "yolov8n", "--config", str(EXAMPLES / "site.yaml"))
     assert path.returncode == 0 and Path(path.stdout.strip()).samefile(yolo_onnx)
 
@@ -33,6 +36,36 @@ def test_models_list_and_path_find_the_shared_weights(yolo_onnx: Path) -> None:
 def test_models_path_explains_how_to_get_missing_weights() -> None:
     unknown = aibrain("models", "path", "no-such-card")
     assert unknown.returncode == 1 and "no model card named 'no-such-card'" in unknown.stderr
+
+
+def test_models_commands_explain_cards_they_cannot_use(tmp_path: Path) -> None:
+    template = aibrain("models", "path", "custom-street-order")
+    assert template.returncode == 1 and "aibrain models train" in template.stderr
+    onnx_only = tmp_path / "onnx-only.yaml"
+    onnx_only.write_text("name: onnx-only\ndescription: d\nweights: [m.onnx]\nlicence: MIT\nprovenance: p\n"
+                         "object_kinds: {stall: stall}\n", encoding="utf-8")
+    export = aibrain("models", "export", str(onnx_only))
+    assert export.returncode == 1 and "names no .pt weights" in export.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: broken\nweights: [m.pt]\n", encoding="utf-8")
+    for args in (["export", str(broken)], ["eval", str(broken), "--data", "d.yaml"],
+                 ["list", "--model-dir", str(tmp_path)]):
+        run = aibrain("models", *args)
+        assert "broken.yaml is not a valid card: description: Field required" in run.stderr, args
+        assert "Traceback" not in run.stderr
+    assert run.returncode == 0 and "onnx-only (" in run.stdout  # `list` skips the broken card only
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["export", "yolov8n", "--imgsz", "100"], "give a multiple of 32"),
+    (["train", "--data", "d.yaml", "--base", "yolov8n", "--epochs", "0"], "give a number above 0"),
+    (["export", "yolov8n", "--format", "engine"], "invalid choice: 'engine'"),
+])
+def test_models_arguments_are_checked_before_anything_runs(args: list[str], message: str,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["models", *args])
+    assert exited.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_db_upgrade_creates_the_site_database(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
@@ -29,10 +30,12 @@ from detector.zones import Zone
 from routing.db import make_engine, session_factory
 from routing.schema import CameraEvent, Incident, IncidentEvent
 from routing.topology import Topology, delete_topology
-from tests.conftest import AMQP_URL
+from tests.conftest import AMQP_URL, unavailable
+from tests.e2e.broker import drain, drain_when_declared, wait_for_queue, wait_until
 from tests.e2e.site import write_grids
 from tests.helpers.media import make_still_clip
 from tests.helpers.rtsp import RtspServer
+from tests.helpers.services import PrivatePostgres, can_run_private_services
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -99,32 +102,6 @@ def bikes_in_and_out_of_zone(model: Path, still: Path) -> tuple[int, int]:
     return int(inside.sum()), int((~inside).sum())
 
 
-def drain(queue: str, wait_s: float) -> list[tuple[pika.BasicProperties, dict]]:
-    """Every message on `queue`, waiting up to `wait_s` for the first and 2 s for each further one."""
-    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-    channel = connection.channel()
-    messages = []
-    deadline = time.monotonic() + wait_s
-    for method, properties, body in channel.consume(queue, inactivity_timeout=1):
-        if method is None:
-            if messages or time.monotonic() > deadline:
-                break
-            continue
-        messages.append((properties, json.loads(body)))
-        channel.basic_ack(method.delivery_tag)
-    channel.cancel()
-    connection.close()
-    return messages
-
-
-def wait_until(condition, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.5)
-
-
 def came_back(states: list[str]) -> bool:
     return "offline" in states and "online" in states[states.index("offline"):]
 
@@ -189,20 +166,52 @@ def test_parked_bike_alerts_its_grid_worker_once_across_a_camera_outage(
     assert PASSWORD not in log, "camera credentials leaked into the log"
 
 
-def drain_when_declared(queue: str, run: subprocess.Popen, wait_s: float) -> list[tuple[pika.BasicProperties, dict]]:
-    """Wait for the relay to declare the worker's queue, then drain the first alerts from it."""
-    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-    channel = connection.channel()
-    deadline = time.monotonic() + wait_s
-    while True:
-        assert run.poll() is None, "aibrain run exited early"
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    reason = can_run_private_services()
+    if reason:
+        unavailable("a private PostgreSQL cluster", RuntimeError(reason))
+    with PrivatePostgres() as database:
+        yield database
+
+
+def test_database_stopped_mid_run_loses_nothing_and_publishes_only_committed_incidents(
+        tmp_path: Path, private_postgres: PrivatePostgres, rtsp_camera: RtspServer, queue_prefix: str,
+        yolo_onnx: Path, shared_bike_still: Path) -> None:
+    """Acceptance (b): PostgreSQL stops while a bike's dwell runs and the camera drops; the run goes
+    on detecting, retries its writes, and once the database is back stores everything and alerts."""
+    inside, _ = bikes_in_and_out_of_zone(yolo_onnx, shared_bike_still)
+    database = private_postgres.url
+    site = write_site(tmp_path, database, rtsp_camera.url, queue_prefix, yolo_onnx)
+    log_path = tmp_path / "aibrain.log"
+    worker_queue = f"{queue_prefix}.worker.w-001"
+    with log_path.open("w") as log_file:
+        run = subprocess.Popen([sys.executable, "-m", "aibrain", "run", "--config", str(site)],
+                               stdout=log_file, stderr=subprocess.STDOUT, env=os.environ | {"PYTHONUNBUFFERED": "1"})
         try:
-            channel.queue_declare(queue, passive=True)
-            break
-        except pika.exceptions.ChannelClosedByBroker:
-            channel = connection.channel()
-            if time.monotonic() > deadline:
-                raise AssertionError(f"queue {queue} never declared") from None
-            time.sleep(0.5)
-    connection.close()
-    return drain(queue, wait_s=max(1.0, deadline - time.monotonic()))
+            wait_for_queue(worker_queue, run, 60)
+            wait_until(lambda: "online" in camera_states(database), 60, "the camera online")
+            private_postgres.stop()  # well before the 10 s dwell is reached
+            rtsp_camera.kill()  # and the camera drops while the database is away
+            time.sleep(5)
+            rtsp_camera.start()
+            time.sleep(25)
+            assert run.poll() is None, "aibrain run must survive the database outage"
+            assert drain(worker_queue, wait_s=1) == [], "no alert may go out before its incident is committed"
+            private_postgres.start()
+            alerts = drain(worker_queue, wait_s=90)
+        finally:
+            run.send_signal(signal.SIGTERM)
+            exit_code = run.wait(timeout=60)
+    log = log_path.read_text()
+    assert exit_code == 0, log[-3000:]
+    assert "storing HealthEvent failed (OperationalError" in log, "writes were retried, not dropped"
+    assert "Traceback" not in log, "an expected outage is a warning line, not a crash report"
+
+    assert len(alerts) == inside
+    with session_factory(make_engine(database))() as session:
+        incidents = session.scalars(select(Incident)).all()
+        assert [i.id for i in incidents] == [alerts[0][1]["incident_id"]]
+        assert incidents[0].confirmed_at < datetime.now(UTC) - timedelta(seconds=5), "confirmed during the outage"
+    states = camera_states(database)
+    assert came_back(states) and states.count("offline") == 1, states
