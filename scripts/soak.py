@@ -69,6 +69,8 @@ def take_sample(pid: int, t_s: float) -> Sample | None:
     except (FileNotFoundError, ProcessLookupError):
         return None
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    if "VmRSS" not in fields:  # a zombie: exited, not yet reaped
+        return None
     return Sample(t_s, int(fields["VmRSS"].split()[0]) / 1024, fds, int(fields["Threads"]))
 
 
