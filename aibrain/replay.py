@@ -203,6 +203,10 @@ def write_outputs(site: Site, camera: CameraConfig, request: ReplayRequest, outc
           + (f"; written to {request.json_out}" if request.json_out else ""))
     if report:
         print(f"report: {report}")
+    for replayed in outcome.files:
+        if replayed.error is None:
+            print(f"  {replayed.file.name}: {replayed.frames} frame(s) detected in {replayed.elapsed_s:.1f} s"
+                  + (f", {replayed.speed_factor:.1f}x real time" if replayed.speed_factor else ""))
     for record in records:
         print(f"  {record['confirmed_at']}  {record['kind']} ({record['kind_label_zh']})  zone {record['zone']}"
               f"  grid {record['grid_id']}  worker {record['worker_id']}  conf {record['confidence']:.2f}")

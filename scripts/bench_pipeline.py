@@ -15,7 +15,6 @@ Usage: .venv/bin/python scripts/bench_pipeline.py [--clip PATH] [--model PATH] [
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-import yaml
+from bench_site import write_site
 
 from aibrain import assemble
 from aibrain.assets import asset
@@ -56,26 +55,6 @@ def bare_fps(backend: Backend, images: list[np.ndarray]) -> float:
     return len(images) / (time.perf_counter() - started)
 
 
-def write_site(folder: Path, clip: Path, model: Path) -> Path:
-    folder.mkdir(parents=True)
-    grids = {"type": "FeatureCollection", "features": [{
-        "type": "Feature", "properties": {"id": "G-01", "name": "bench"},
-        "geometry": {"type": "Polygon", "coordinates": [[[121.47, 31.23], [121.48, 31.23], [121.48, 31.24],
-                                                         [121.47, 31.23]]]}}]}
-    (folder / "grids.geojson").write_text(json.dumps(grids), encoding="utf-8")
-    site = {"database": f"sqlite:///{folder / 'bench.db'}", "model": str(model), "grids": "grids.geojson",
-            "evidence_dir": "evidence",
-            "workers": [{"id": "w-001", "name": "bench", "grids": ["G-01"], "shifts": ["Mon-Sun 00:00-24:00"]}],
-            "cameras": [{"id": "bench", "name": "bench", "url": str(clip), "decode": "all",
-                         "zones": [{"name": "all", "grid": "G-01", "tags": ["street"],
-                                    "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]}]}],
-            "rules": [{"kind": "non_motor_parking", "zone_tags": ["street"], "dwell_s": 2},
-                      {"kind": "motor_parking", "zone_tags": ["street"], "dwell_s": 2}]}
-    path = folder / "site.yaml"
-    path.write_text(yaml.safe_dump(site), encoding="utf-8")
-    return path
-
-
 def pipeline_fps(site: Site, loaded: assemble.LoadedModel, clip: Path) -> tuple[float, int, int]:
     """One replay of the clip with fresh per-camera state and an empty database."""
     upgrade_to_head(site.database_url())
@@ -104,7 +83,7 @@ def main() -> None:
     bare_runs, pipeline_runs = [], []
     with tempfile.TemporaryDirectory(prefix="aibrain-bench-") as scratch:
         for round_ in range(args.rounds):
-            site = load_site(write_site(Path(scratch) / f"round{round_}", clip, model))
+            site = load_site(write_site(Path(scratch) / f"round{round_}", clip, model, decode="all"))
             loaded = assemble.open_model(site)  # one model for both runs of a round
             loaded.backend.detect(images[:2])  # warm-up: session allocations
             bare_runs.append(bare_fps(loaded.backend, images))

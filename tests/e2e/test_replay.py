@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -72,6 +73,8 @@ def test_unreadable_file_in_a_folder_is_reported_and_the_others_keep_their_incid
     incidents = read_json_lines(out)
     assert [(i["kind"], Path(i["file"]).name) for i in incidents] == [("motor_parking", "b_street.mp4")]
     assert "1 incident(s) in 1 of 2 file(s)" in run.stdout
+    assert re.search(r"b_street\.mp4: 15 frame\(s\) detected in [\d.]+ s, [\d.]+x real time", run.stdout), \
+        "each file read: its frames, time taken and real-time factor"
 
 
 def test_start_and_end_cut_each_file_by_media_time(tmp_path: Path, pialin_street: Path, yolo_onnx: Path) -> None:

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Replay speed: `aibrain replay` against Ultralytics `model.track(vid_stride=...)` on the same file.
+
+The footage is `dyh_unbox_test.mp4` (1080p, 30 fps) looped to `--minutes` and encoded the way a
+street camera sends it: H.264 with one keyframe a second (`--gop-s`). Both sides look at one frame
+a second of media:
+- AI Brain: the `aibrain replay` command with the camera's `decode: keyframes` and
+  `detect_fps: 1`, the fp32 YOLOv8n ONNX model, its tracker, rules and SQLite database;
+- Ultralytics: `YOLO(model).track(source=FILE, vid_stride=fps/detect_fps, stream=True)` with
+  ByteTrack, once with the `.pt` checkpoint (PyTorch, its usual way) and once with the same ONNX.
+Each side runs as its own process, timed from launch to exit (imports and model loading included),
+alternating `--rounds` times so a noisy neighbour slows all alike; the best round of each counts.
+Prints the real-time factor of each (media seconds per wall second; target for AI Brain >= 10x on
+2 cores) and AI Brain's factor over each Ultralytics run.
+Usage: .venv/bin/python scripts/bench_replay.py [--minutes M] [--rounds N] [--detect-fps F]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+from bench_site import write_site
+
+from aibrain.assets import asset
+
+# Runs in a child process so that PyTorch's import, threads and memory stay out of the other runs.
+ULTRALYTICS_TRACK = """
+import sys
+from ultralytics import YOLO
+model, source, stride = sys.argv[1], sys.argv[2], int(sys.argv[3])
+frames = sum(1 for _ in YOLO(model, task="detect").track(source=source, vid_stride=stride, stream=True,
+                                                         imgsz=640, device="cpu", verbose=False))
+print(f"frames={frames}")
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    wall_s: float  # launch to exit
+    frames: int  # run through the detector
+    output: str
+
+
+def make_footage(clip: Path, minutes: float, gop_s: float, out: Path) -> tuple[float, float]:
+    """`clip` looped to `minutes`, re-encoded with a keyframe every `gop_s`; (media seconds, fps)."""
+    with av.open(str(clip)) as container:
+        stream = container.streams.video[0]
+        fps = float(stream.average_rate or 30)
+        loops = max(1, round(minutes * 60 / float(stream.frames / fps)))
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", str(loops - 1), "-i", str(clip), "-an",
+                    "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
+                    "-g", str(round(gop_s * fps)), "-keyint_min", str(round(gop_s * fps)), "-sc_threshold", "0",
+                    str(out)], check=True)
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert stream.duration is not None and stream.time_base is not None
+        return float(stream.duration * stream.time_base), fps
+
+
+def timed(command: list[str], frames_pattern: str) -> Run:
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    wall_s = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"failed ({done.returncode}): {' '.join(command)}\n{done.stdout}{done.stderr}")
+    found = re.search(frames_pattern, done.stdout)
+    if found is None:
+        sys.exit(f"no frame count in the output of {' '.join(command)}:\n{done.stdout}")
+    return Run(wall_s, int(found.group(1)), done.stdout)
+
+
+def aibrain_replay(footage: Path, site: Path) -> Run:
+    return timed([sys.executable, "-m", "aibrain", "replay", str(footage), "--config", str(site),
+                  "--camera", "bench", "--no-progress"], r"(\d+) frame\(s\) detected")
+
+
+def ultralytics_track(footage: Path, model: Path, stride: int) -> Run:
+    return timed([sys.executable, "-c", ULTRALYTICS_TRACK, str(model), str(footage), str(stride)],
+                 r"frames=(\d+)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clip", type=Path, default=None, help="default: footage/videos/dyh_unbox_test.mp4")
+    parser.add_argument("--minutes", type=float, default=3.0, help="length of the looped footage")
+    parser.add_argument("--gop-s", type=float, default=1.0, help="keyframe interval of the footage")
+    parser.add_argument("--detect-fps", type=float, default=1.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    clip = args.clip or asset("footage/videos/dyh_unbox_test.mp4")
+    onnx_model, pt_model = asset("models/yolov8n_coco_dq.onnx"), asset("models/yolov8n_coco_dq.pt")
+
+    with tempfile.TemporaryDirectory(prefix="aibrain-bench-replay-") as scratch:
+        footage = Path(scratch) / f"{clip.stem}-{args.minutes:g}min.mp4"
+        media_s, fps = make_footage(clip, args.minutes, args.gop_s, footage)
+        site = write_site(Path(scratch) / "site", footage, onnx_model, decode="keyframes",
+                          detect_fps=args.detect_fps)
+        stride = max(1, round(fps / args.detect_fps))
+        sides = {
+            "aibrain replay (onnx)": lambda: aibrain_replay(footage, site),
+            "ultralytics track (pt)": lambda: ultralytics_track(footage, pt_model, stride),
+            "ultralytics track (onnx)": lambda: ultralytics_track(footage, onnx_model, stride),
+        }
+        runs: dict[str, list[Run]] = {name: [] for name in sides}
+        for round_ in range(args.rounds):
+            for name, run_side in sides.items():
+                runs[name].append(run_side())
+                print(f"round {round_ + 1} {name}: {runs[name][-1].wall_s:.1f} s, "
+                      f"{runs[name][-1].frames} frames", flush=True)
+
+    print(f"\nfootage: {clip.name} looped to {media_s:.0f} s, {fps:g} fps, keyframe every {args.gop_s:g} s; "
+          f"{args.detect_fps:g} frame/s of media to the detector (Ultralytics vid_stride={stride})")
+    best = {name: min(side_runs, key=lambda run: run.wall_s) for name, side_runs in runs.items()}
+    for name, run in best.items():
+        print(f"{name:26s} {run.wall_s:6.1f} s wall, {run.frames:5d} frames, "
+              f"real-time factor {media_s / run.wall_s:6.1f}x")
+    ours = best["aibrain replay (onnx)"].wall_s
+    factor = media_s / ours
+    print(f"aibrain real-time factor: {factor:.1f}x  (target >= 10x: {'met' if factor >= 10 else 'NOT met'})")
+    file_part = re.search(r"detected in ([\d.]+) s", best["aibrain replay (onnx)"].output)
+    if file_part:  # what hours of footage tend to: start-up (imports, model, database) left out
+        print(f"aibrain real-time factor of the file's replay alone: {media_s / float(file_part[1]):.1f}x "
+              f"({ours - float(file_part[1]):.1f} s of start-up and exit)")
+    for name in ("ultralytics track (pt)", "ultralytics track (onnx)"):
+        print(f"aibrain / {name}: {best[name].wall_s / ours:.2f}x faster")
+
+
+if __name__ == "__main__":
+    main()
