@@ -51,13 +51,13 @@ def engine(*rules: Rule, zones: Sequence[Zone] = (PAVEMENT, ROAD), filters: dict
     return RuleEngine("cam-01", class_names, np.arange(len(KINDS)), KINDS, zones, rules, filters, **extra)
 
 
-Frames = list[tuple[float, tuple[Obj, ...]]]
+Frames = list[tuple[float, Sequence[Obj]]]
 
 
 def every(start: float, stop: float, *objs: Obj, step: float = 1.0) -> Frames:
     return [(float(t), objs) for t in np.arange(start, stop, step)]
 
 
-def run(rule_engine: RuleEngine, frames: Frames) -> list[Violation]:
+def run(rule_engine: RuleEngine, frames: Sequence[tuple[float, Sequence[Obj]]]) -> list[Violation]:
     """Feed (seconds after T0, objects) frames; all violations in order."""
     return [v for t, objs in frames for v in rule_engine.evaluate(T0 + t, detections(objs), SIZE)]

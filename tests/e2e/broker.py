@@ -19,7 +19,7 @@ def drain(queue: str, wait_s: float) -> list[Delivered]:
     """Every message on `queue`, waiting up to `wait_s` for the first and 2 s for each further one."""
     connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     channel = connection.channel()
-    messages = []
+    messages: list[Delivered] = []
     deadline = time.monotonic() + wait_s
     for method, properties, body in channel.consume(queue, inactivity_timeout=1):
         if method is None:

@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pika
 import pytest
@@ -33,7 +32,7 @@ from routing.topology import Topology, delete_topology
 from tests.conftest import AMQP_URL
 from tests.e2e.broker import drain, wait_for_queue, wait_until
 from tests.e2e.site import write_grids
-from tests.helpers.media import make_still_clip, paint_out
+from tests.helpers.media import make_still_clip, paint_out, read_image
 from tests.helpers.rtsp import RtspServer, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -47,10 +46,10 @@ def clips(tmp_path_factory: pytest.TempPathFactory, shared_bike_still: Path, yol
     """The parked bikes, and the same pavement with every bike painted out (the detector finds none)."""
     folder = tmp_path_factory.mktemp("loop-clips")
     backend = OnnxBackend(yolo_onnx)
-    detections = backend.detect([cv2.imread(str(shared_bike_still))])[0]
+    detections = backend.detect([read_image(shared_bike_still)])[0]
     bikes = detections.select(np.isin(detections.class_id, [1, 3]) & (detections.confidence >= 0.1))
     empty_still = paint_out(shared_bike_still, [tuple(box) for box in bikes.xyxy.tolist()], folder / "empty.png")
-    empty = backend.detect([cv2.imread(str(empty_still))])[0]
+    empty = backend.detect([read_image(empty_still)])[0]
     assert not np.isin(empty.class_id, [1, 3]).any(), "the painted-out pavement must hold no bike"
     return {"bikes": make_still_clip(shared_bike_still, folder / "bikes.mp4", seconds=60),
             "empty": make_still_clip(empty_still, folder / "empty.mp4", seconds=60)}

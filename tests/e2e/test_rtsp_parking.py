@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pika
 import pytest
@@ -33,7 +32,7 @@ from routing.topology import Topology, delete_topology
 from tests.conftest import AMQP_URL, unavailable
 from tests.e2e.broker import drain, drain_when_declared, wait_for_queue, wait_until
 from tests.e2e.site import write_grids
-from tests.helpers.media import make_still_clip
+from tests.helpers.media import make_still_clip, read_image
 from tests.helpers.rtsp import RtspServer
 from tests.helpers.services import PrivatePostgres, can_run_private_services
 
@@ -94,10 +93,10 @@ def write_site(tmp_path: Path, database: str, camera_url: str, prefix: str, mode
 def bikes_in_and_out_of_zone(model: Path, still: Path) -> tuple[int, int]:
     """What the detector sees on the still: parked bikes inside the gate zone and outside it."""
     backend = OnnxBackend(model)
-    image = cv2.imread(str(still))
+    image = read_image(still)
     detections = backend.detect([image])[0]
     bikes = detections.select(np.isin(detections.class_id, [1, 3]) & (detections.confidence >= 0.3))
-    inside = Zone("gate", frozenset(), tuple(map(tuple, GATE_ZONE))).contains(
+    inside = Zone("gate", frozenset(), tuple((x, y) for x, y in GATE_ZONE)).contains(
         bikes.bottom_centres(), image.shape[1], image.shape[0])
     return int(inside.sum()), int((~inside).sum())
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import av
+import numpy as np
 
 # Constant GOP and no scene-cut keyframes, so a test knows exactly which frames are keyframes.
 _H264_CODEC = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-sc_threshold", "0", "-bf", "0"]
@@ -110,11 +111,20 @@ def paint_out(image: Path, boxes: list[tuple[float, float, float, float]], out: 
     """The still with these boxes filled from their surroundings (OpenCV inpainting): the same scene
     with the objects gone, e.g. the pavement after the parked bikes were moved away."""
     import cv2
-    import numpy as np
 
-    picture = cv2.imread(str(image))
+    picture = read_image(image)
     mask = np.zeros(picture.shape[:2], np.uint8)
     for x1, y1, x2, y2 in boxes:
         cv2.rectangle(mask, (int(x1) - margin, int(y1) - margin), (int(x2) + margin, int(y2) + margin), 255, -1)
     cv2.imwrite(str(out), cv2.inpaint(picture, mask, 7, cv2.INPAINT_TELEA))
     return out
+
+
+def read_image(path: Path) -> np.ndarray:
+    """The picture at `path` as BGR; an error naming the file rather than None when it cannot be read."""
+    import cv2
+
+    picture = cv2.imread(str(path))
+    if picture is None:
+        raise FileNotFoundError(f"cannot read an image from {path}")
+    return picture
