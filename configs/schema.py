@@ -14,6 +14,7 @@ from pydantic import (
     AfterValidator,
     Field,
     SecretStr,
+    StringConstraints,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -30,6 +31,18 @@ from routing.amqp import connection_parameters
 from streams.frame import DecodePolicy
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+# What people read (张伟, 汇丰购物广场东门): blank or whitespace-only would make alerts unreadable.
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def not_reserved_by_rabbitmq(prefix: str) -> str:
+    # Queues and exchanges are named "<prefix>.<...>"; RabbitMQ refuses to declare any "amq." name.
+    if f"{prefix}.".startswith("amq."):
+        raise ValueError("RabbitMQ reserves names starting with 'amq.' for itself; choose another prefix")
+    return prefix
+
+
+QueuePrefix = Annotated[Identifier, AfterValidator(not_reserved_by_rabbitmq)]
 
 def lon_lat_in_range(value: tuple[float, float]) -> tuple[float, float]:
     if not (-180 <= value[0] <= 180 and -90 <= value[1] <= 90):
@@ -84,7 +97,7 @@ class ZoneConfig(Strict):
 
 class CameraConfig(Strict):
     id: Identifier
-    name: str = Field(min_length=1)
+    name: DisplayName
     url: SecretStr = Field(description="rtsp://user:pass@host/stream, or a video file path")
     detect_fps: float = Field(1.0, gt=0, le=60)
     decode: DecodePolicy = DecodePolicy.KEYFRAMES
@@ -109,7 +122,7 @@ class CameraConfig(Strict):
 
 class WorkerConfig(Strict):
     id: Identifier
-    name: str = Field(min_length=1)
+    name: DisplayName
     grids: list[Identifier] = Field(min_length=1)
     shifts: list[str] = Field(min_length=1, description='e.g. "Mon-Sun 08:00-20:00", "Sat 22:00-06:00"')
     broker_password: SecretStr | None = Field(
@@ -181,7 +194,7 @@ class SiteConfig(Strict):
     database: SecretStr = SecretStr("sqlite:///var/aibrain.db")
     broker: SecretStr | None = Field(None, description="amqp(s) URL; absent = incidents kept in the outbox")
     broker_tls: BrokerTlsConfig | None = Field(None, description="CA and client certificate for an amqps:// broker")
-    queue_prefix: Identifier = "aibrain"
+    queue_prefix: QueuePrefix = "aibrain"
     fallback_queue: Identifier = Field("unassigned", description="queue suffix for grids with nobody on duty")
     evidence_dir: Path = Path("var/evidence")
     model: str = Field("yolov8n", description="model card name under models/, or a path to .onnx/.pt")

@@ -420,7 +420,7 @@ def bad_text(draw: st.DrawFn, b: SiteBundle) -> tuple[str, str]:
 
 
 REQUIRED = {"camera": ("id", "name", "url", "zones"), "zone": ("name", "polygon"),
-            "worker": ("id", "name", "grids", "shifts"), "rule": ("kind", "zone_tags", "dwell_s")}
+            "worker": ("id", "name", "grids", "shifts"), "rule": ("kind", "zone_tags")}  # dwell_s: taxonomy default
 
 
 def missing_key(draw: st.DrawFn, b: SiteBundle) -> tuple[str, str]:

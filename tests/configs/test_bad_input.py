@@ -71,6 +71,11 @@ CASES: list[tuple[str, Callable[[Site], None], str, str]] = [
     ("a key with a line break", lambda s: s.update({"grids\n": 1}), "'grids\\n'", "Extra inputs"),
     ("a location of words", located(["east", "north"]), "cameras[0] (cam-01).location[0]", "valid number"),
     ("a location of nothing", located([None, None]), "cameras[0] (cam-01).location[1]", "valid number"),
+    ("a worker named by blanks", lambda s: s["workers"][0].update(name=" \u3000 "), "workers[0] (w-001).name",
+     "at least 1 character"),
+    ("a camera named by blanks", lambda s: camera(s).update(name="\t"), "cameras[0] (cam-01).name",
+     "at least 1 character"),
+    ("queues RabbitMQ would refuse", lambda s: s.update(queue_prefix="amq"), "queue_prefix", "reserves"),
 ]
 
 

@@ -124,7 +124,9 @@ def test_ctrl_c_ends_the_replay_and_still_writes_what_was_found(
     replay = subprocess.Popen(
         [sys.executable, "-m", "aibrain", "replay", str(folder), "--config", str(site), "--camera", "cam-07",
          "--origin", ORIGIN, "--speed", "realtime", "--json", str(out), "--report", str(report), "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ | {"PYTHONUNBUFFERED": "1"})
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ | {"PYTHONUNBUFFERED": "1"},
+        # As at a terminal: a test run started in the background (`cmd &`) would pass SIGINT on ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert replay.stderr is not None
     for line in replay.stderr:  # the second file is opened once the first is done
         if f"connecting ({folder / '2.mp4'})" in line:
