@@ -557,7 +557,9 @@ def bad_rule(draw: st.DrawFn, b: SiteBundle) -> tuple[str, str]:
         value = target.node["kind"] = draw(st.sampled_from(["jaywalking", "", "NON_MOTOR_PARKING", 3, None, "x" * 40]))
         return target.at("kind"), f"{target.path}.kind = {value!r}"
     if how == "parameter":  # one its rule type does not take
-        takes = PARAMETERS[TAXONOMY.kinds[target.node["kind"]].rule.type or "dwell"]
+        code = target.node["kind"]
+        site_kind = b.site.get("kinds", {}).get(code)
+        takes = PARAMETERS[site_kind["rule"]["type"] if site_kind else TAXONOMY.kinds[code].rule.type or "dwell"]
         name = draw(st.sampled_from(sorted(PARAMETER_NAMES - takes)))
         target.node[name] = [{"objects": ["person"]}] if name == "groups" else 3
         return target.at(name), f"{target.path}.{name} on a rule that does not take it"
