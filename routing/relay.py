@@ -37,6 +37,8 @@ class OutboxRelay(BrokerClient):
     `wake()` (the dispatcher calls it after each commit) publishes at once instead of after
     `poll_interval_s`. Connection failures back off exponentially up to `backoff_max_s` (see
     `BrokerClient`). On stop, rows not yet confirmed stay in the outbox for the next start.
+    A row the broker refuses (unroutable, nacked) keeps its error and is tried again only after
+    `refused_retry_s`, so that a head of refused rows never holds back the rows behind it.
 
     >>> relay = OutboxRelay("amqp://aibrain:secret@mq:5672/%2F", sessions, topology, stop)  # doctest: +SKIP
     >>> relay.start(); dispatcher = Dispatcher(..., wake=relay.wake)  # doctest: +SKIP
@@ -59,6 +61,7 @@ class OutboxRelay(BrokerClient):
         backoff_max_s: float = 30.0,
         connect_timeout_s: float = 5.0,
         heartbeat_s: int = 30,
+        refused_retry_s: float = 60.0,
     ) -> None:
         if batch < 1 or poll_interval_s <= 0:
             raise ValueError("batch must be >= 1 and poll_interval_s > 0")
@@ -70,6 +73,8 @@ class OutboxRelay(BrokerClient):
         self._batch = batch
         self._wake = threading.Event()
         self._db_backoff = Backoff(initial=1.0, maximum=backoff_max_s)
+        self._refused_retry_s = refused_retry_s
+        self._refused_until: dict[int, float] = {}  # outbox row id -> monotonic time to try it again
         self.published = 0  # messages confirmed by the broker since start
 
     def wake(self) -> None:
@@ -112,8 +117,10 @@ class OutboxRelay(BrokerClient):
     def _publish_batch(self, channel: BlockingChannel) -> int:
         """Publish up to `batch` unsent rows; what the broker confirmed is committed even if one fails."""
         confirmed = 0
+        now = time.monotonic()
+        self._refused_until = {row_id: until for row_id, until in self._refused_until.items() if until > now}
         with self._sessions() as session:
-            rows = store.unsent_messages(session, self._batch)
+            rows = store.unsent_messages(session, self._batch, skip_ids=self._refused_until.keys())
             try:
                 for row in rows:
                     row.attempts += 1
@@ -122,8 +129,9 @@ class OutboxRelay(BrokerClient):
                     except (pika.exceptions.UnroutableError, pika.exceptions.NackError) as exc:
                         # The broker is up but refused this one: note it and go on with the others.
                         row.last_error = describe(exc)
-                        log.error("outbox message %s to %s refused by the broker: %s",
-                                  row.message_id, row.routing_key, row.last_error)
+                        self._refused_until[row.id] = now + self._refused_retry_s
+                        log.error("outbox message %s to %s refused by the broker: %s; trying it again in %.0f s",
+                                  row.message_id, row.routing_key, row.last_error, self._refused_retry_s)
                         continue
                     except TRANSIENT_ERRORS as exc:
                         row.last_error = describe(exc)

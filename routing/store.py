@@ -4,6 +4,7 @@ unit of work, so an incident, its audit rows and its outbox message commit toget
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -58,14 +59,17 @@ def add_camera_event(session: Session, camera_id: str, state: CameraState, at: d
     session.add(CameraEvent(camera_id=camera_id, state=state, at=at, reason=reason))
 
 
-def unsent_messages(session: Session, limit: int) -> list[OutboxMessage]:
-    """The oldest unsent outbox rows, locked for this transaction where the backend can.
+def unsent_messages(session: Session, limit: int, skip_ids: Collection[int] = ()) -> list[OutboxMessage]:
+    """The oldest unsent outbox rows but those of `skip_ids`, locked for this transaction where the
+    backend can.
 
     On PostgreSQL, `SKIP LOCKED` lets relays on several nodes share one outbox without
     publishing a row twice; SQLite serialises writers anyway and ignores the clause.
     """
-    query = (select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
-             .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True))
+    query = select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+    if skip_ids:
+        query = query.where(OutboxMessage.id.not_in(skip_ids))
+    query = query.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
     return list(session.scalars(query))
 
 

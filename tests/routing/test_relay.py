@@ -141,6 +141,36 @@ def test_relay_started_late_drains_what_the_outbox_holds(
     take(amqp_channel, topology.command_centre_queue, n)
 
 
+def test_refused_rows_keep_their_error_and_do_not_hold_back_the_rows_behind_them(
+        sessions: sessionmaker[Session], topology: Topology, amqp_channel: Channel,
+        relays: RelayRunner) -> None:
+    dead_end = f"{topology.prefix}.dead-end"  # an exchange with no queue bound: every message unroutable
+    amqp_channel.exchange_declare(dead_end, "direct", auto_delete=False)
+    try:
+        dispatcher = make_dispatcher(sessions, topology)
+        batch = 3
+        for i in range(batch):  # a whole batch of refused rows at the head of the outbox
+            dispatcher.dispatch(violation("cam-02", confirmed_at=NIGHT, track_id=i))
+        with sessions() as session:
+            for row in session.scalars(select(OutboxMessage)):
+                row.exchange = dead_end
+            session.commit()
+        good = [dispatcher.dispatch(violation("cam-02", confirmed_at=NIGHT, track_id=batch + i)) for i in range(2)]
+
+        relays.start(AMQP_URL, sessions, topology, batch=batch, poll_interval_s=0.1)
+        assert wait_until(lambda: unsent(sessions) == batch), "the rows behind the refused ones were published"
+        delivered = take(amqp_channel, topology.worker_queue("w-night"), 2)
+        assert [p.message_id for p, _ in delivered] == [r.dispatch_id for r in good]
+        time.sleep(1.0)  # ten more polls: the refused rows wait out refused_retry_s, they are not retried now
+        with sessions() as session:
+            refused = session.scalars(select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))).all()
+        assert len(refused) == batch
+        assert all(row.attempts == 1 and row.last_error and "unroutable" in row.last_error for row in refused), \
+            [(row.attempts, row.last_error) for row in refused]
+    finally:
+        amqp_channel.exchange_delete(dead_end)
+
+
 def test_unreachable_broker_keeps_rows_then_a_restarted_relay_drains_them(
         sessions: sessionmaker[Session], topology: Topology, amqp_channel: Channel,
         relays: RelayRunner, caplog: pytest.LogCaptureFixture) -> None:
