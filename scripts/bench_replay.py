@@ -42,6 +42,10 @@ print(f"frames={frames}")
 """
 
 
+OURS = "aibrain replay (onnx)"
+ULTRALYTICS = ("ultralytics track (pt)", "ultralytics track (onnx)")
+
+
 @dataclass(frozen=True)
 class Run:
     wall_s: float  # launch to exit
@@ -105,9 +109,9 @@ def main() -> None:
                           detect_fps=args.detect_fps)
         stride = max(1, round(fps / args.detect_fps))
         sides = {
-            "aibrain replay (onnx)": lambda: aibrain_replay(footage, site),
-            "ultralytics track (pt)": lambda: ultralytics_track(footage, pt_model, stride),
-            "ultralytics track (onnx)": lambda: ultralytics_track(footage, onnx_model, stride),
+            OURS: lambda: aibrain_replay(footage, site),
+            ULTRALYTICS[0]: lambda: ultralytics_track(footage, pt_model, stride),
+            ULTRALYTICS[1]: lambda: ultralytics_track(footage, onnx_model, stride),
         }
         runs: dict[str, list[Run]] = {name: [] for name in sides}
         for round_ in range(args.rounds):
@@ -122,14 +126,14 @@ def main() -> None:
     for name, run in best.items():
         print(f"{name:26s} {run.wall_s:6.1f} s wall, {run.frames:5d} frames, "
               f"real-time factor {media_s / run.wall_s:6.1f}x")
-    ours = best["aibrain replay (onnx)"].wall_s
+    ours = best[OURS].wall_s
     factor = media_s / ours
     print(f"aibrain real-time factor: {factor:.1f}x  (target >= 10x: {'met' if factor >= 10 else 'NOT met'})")
-    file_part = re.search(r"detected in ([\d.]+) s", best["aibrain replay (onnx)"].output)
+    file_part = re.search(r"detected in ([\d.]+) s", best[OURS].output)
     if file_part:  # what hours of footage tend to: start-up (imports, model, database) left out
         print(f"aibrain real-time factor of the file's replay alone: {media_s / float(file_part[1]):.1f}x "
               f"({ours - float(file_part[1]):.1f} s of start-up and exit)")
-    for name in ("ultralytics track (pt)", "ultralytics track (onnx)"):
+    for name in ULTRALYTICS:
         print(f"aibrain / {name}: {best[name].wall_s / ours:.2f}x faster")
 
 
