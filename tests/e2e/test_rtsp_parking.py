@@ -29,12 +29,12 @@ from detector.zones import Zone
 from routing.db import make_engine, session_factory
 from routing.schema import CameraEvent, Incident, IncidentEvent
 from routing.topology import Topology, delete_topology
-from tests.conftest import AMQP_URL, unavailable
+from tests.conftest import AMQP_URL
 from tests.e2e.broker import drain, drain_when_declared, wait_for_queue, wait_until
 from tests.e2e.site import write_grids
 from tests.helpers.media import make_still_clip, read_image
 from tests.helpers.rtsp import RtspServer
-from tests.helpers.services import PrivatePostgres, can_run_private_services
+from tests.helpers.services import PrivatePostgres, private_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -167,11 +167,7 @@ def test_parked_bike_alerts_its_grid_worker_once_across_a_camera_outage(
 
 @pytest.fixture
 def private_postgres() -> Iterator[PrivatePostgres]:
-    reason = can_run_private_services()
-    if reason:
-        unavailable("a private PostgreSQL cluster", RuntimeError(reason))
-    with PrivatePostgres() as database:
-        yield database
+    yield from private_service(PrivatePostgres, "a private PostgreSQL cluster")
 
 
 def test_database_stopped_mid_run_loses_nothing_and_publishes_only_committed_incidents(

@@ -11,10 +11,12 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
+from tests.conftest import unavailable
 from tests.helpers.rtsp import free_port
 
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), Path("/usr/lib/postgresql/bin"))
@@ -28,6 +30,19 @@ def can_run_private_services() -> str | None:
     if not (PG_BIN / "pg_ctl").exists():
         missing.append(str(PG_BIN / "pg_ctl"))
     return f"missing {', '.join(missing)}" if missing else None
+
+
+Service = TypeVar("Service", bound="PrivateService")
+
+
+def private_service(make: Callable[[], Service], what: str) -> Iterator[Service]:
+    """A fixture's body: the service running for one test and cleaned up after it; where it cannot
+    run here, the test fails under CI and is skipped elsewhere."""
+    reason = can_run_private_services()
+    if reason:
+        unavailable(what, RuntimeError(reason))
+    with make() as service:
+        yield service
 
 
 def service_folder(kind: str, owner: str) -> Path:

@@ -19,8 +19,7 @@ from routing.relay import OutboxRelay
 from routing.schema import Incident, MessageType, OutboxMessage
 from routing.store import pending_count
 from routing.topology import Topology
-from tests.conftest import unavailable
-from tests.helpers.services import PrivateRabbitMQ, can_run_private_services
+from tests.helpers.services import PrivateRabbitMQ, private_service
 from tests.routing.helpers import DAYTIME, NIGHT, make_dispatcher, make_topology, violation, wait_until
 
 pytestmark = pytest.mark.integration
@@ -33,11 +32,7 @@ ROUTES = [("cam-01", DAYTIME, "w-day"), ("cam-02", NIGHT, "w-night"), ("cam-03",
 
 @pytest.fixture
 def broker() -> Iterator[PrivateRabbitMQ]:
-    reason = can_run_private_services()
-    if reason:
-        unavailable("a private RabbitMQ node", RuntimeError(reason))
-    with PrivateRabbitMQ() as node:
-        yield node
+    yield from private_service(PrivateRabbitMQ, "a private RabbitMQ node")
 
 
 def drain_all(url: str, topology: Topology) -> dict[str, list[str]]:
