@@ -25,6 +25,10 @@ class FrozenMessage(BaseModel):
         # pydantic writes UTC as "Z"; "+08:00"-style offsets read the same in every consumer.
         return value.isoformat() if isinstance(value, datetime) else value
 
+    def to_json(self) -> str:
+        """Compact JSON text; Chinese stays readable (no \\u escapes). Encode as UTF-8 to send."""
+        return self.model_dump_json()
+
 
 class Location(FrozenMessage):
     """WGS 84 position of the camera that saw the violation."""
@@ -73,7 +77,3 @@ class AlertMessage(FrozenMessage):
     class_name: str
     track_id: int
     due_by: DueBy
-
-    def to_json(self) -> str:
-        """Compact JSON text; Chinese stays readable (no \\u escapes). Encode as UTF-8 to send."""
-        return self.model_dump_json()

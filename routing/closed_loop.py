@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -20,13 +20,6 @@ from routing.topology import Topology
 from routing.update import IncidentUpdate
 
 Action = IncidentAction
-
-
-def renew_due_times(incident: Incident, limits: DueLimits, at: datetime) -> None:
-    """A reopened incident starts its clock again: accept and resolve counted from `at`."""
-    minutes = limits.for_kind(incident.kind)
-    incident.accept_due = at + timedelta(minutes=minutes.accept)
-    incident.resolve_due = at + timedelta(minutes=minutes.resolve)
 
 
 class ClosedLoop:
@@ -56,7 +49,8 @@ class ClosedLoop:
         if action is Action.RESOLVE:
             incident.resolved_at = at
         if action is Action.REOPEN:
-            renew_due_times(incident, self.limits, at)
+            # A reopened incident starts its clock again: accept and resolve counted from `at`.
+            incident.accept_due, incident.resolve_due = self.limits.due(incident.kind, at)
         self._announce(session, incident, action, before, actor, at, note, escalated_to=None)
         if action is Action.REOPEN:
             self.escalate(session, incident, f"reopened: {note}" if note else "reopened", at, actor)
@@ -72,11 +66,11 @@ class ClosedLoop:
         if target is None:
             return None
         incident.escalation_level += 1
-        minutes = self.limits.for_kind(incident.kind)
+        accept_due, resolve_due = self.limits.due(incident.kind, at)
         if incident.status is IncidentStatus.ACCEPTED:
-            incident.resolve_due = at + timedelta(minutes=minutes.resolve)
+            incident.resolve_due = resolve_due
         else:
-            incident.accept_due = at + timedelta(minutes=minutes.accept)
+            incident.accept_due = accept_due
         note = f"{reason}; escalated to {target} (level {incident.escalation_level})"
         store.add_transition(session, incident.id, Action.ESCALATE, incident.status, incident.status, actor, at,
                              note)

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from routing.closed_loop import ClosedLoop
 from routing.dispatch import utc_now
-from routing.lifecycle import OPEN_STATUSES
 from routing.schema import Incident, IncidentStatus
 from streams.redact import describe
 from streams.role import ThreadRole
@@ -80,7 +79,7 @@ class DeadlineWatcher(ThreadRole):
             with self._sessions() as session, session.begin():
                 incident = session.scalars(select(Incident).where(Incident.id == incident_id, overdue)
                                            .with_for_update(skip_locked=True)).one_or_none()
-                if incident is None or incident.status not in OPEN_STATUSES:
+                if incident is None:
                     continue  # acted on meanwhile, or another node holds it
                 reason = missed_limit(incident)
                 target = self._loop.escalate(session, incident, reason, now)

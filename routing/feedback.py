@@ -11,9 +11,7 @@ from pydantic import AwareDatetime, Field, ValidationError
 
 from routing.alert import SCHEMA_VERSION, FrozenMessage
 from routing.schema import IncidentAction
-from routing.topology import Topology
-
-WORKER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+from routing.topology import ID_PATTERN, Topology
 
 
 class FeedbackAction(StrEnum):
@@ -31,13 +29,10 @@ class Feedback(FrozenMessage):
 
     schema_version: Literal[1] = SCHEMA_VERSION
     incident_id: str = Field(min_length=1, max_length=36)
-    worker_id: str = Field(pattern=WORKER_ID_PATTERN)
+    worker_id: str = Field(pattern=ID_PATTERN)
     action: FeedbackAction
     note: str | None = Field(None, max_length=2000)
     at: AwareDatetime = Field(description="when the worker acted, by their device's clock")
-
-    def to_json(self) -> str:
-        return self.model_dump_json()
 
 
 class FeedbackRejected(ValueError):

@@ -23,7 +23,8 @@ from typing import Any
 
 from pika.adapters.blocking_connection import BlockingChannel
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")  # no `*`/`#`: they would be wildcards
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"  # no `*`/`#`: they would be wildcards in a routing key
+_SAFE_ID = re.compile(ID_PATTERN)
 FALLBACK_ROUTING_KEY = "unassigned"
 
 

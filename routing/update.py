@@ -39,6 +39,3 @@ class IncidentUpdate(FrozenMessage):
     escalation_level: int
     escalated_to: str | None
     due_by: DueBy | None
-
-    def to_json(self) -> str:
-        return self.model_dump_json()

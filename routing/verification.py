@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from detector.verification import PresenceCheck, PresenceResult, Verdict
 from routing.closed_loop import ClosedLoop
+from routing.lifecycle import AWAITING_VERIFICATION
 from routing.schema import Incident, IncidentAction, IncidentStatus
 
 VERIFIER = "verifier"  # the actor of verification's audit rows
@@ -61,7 +62,7 @@ def record_verdict(session: Session, loop: ClosedLoop, incident: Incident, resul
     """Gone: verified. Still there: reopened (the worker and the next level are told). No view:
     verification_pending, tried again `retry_s` later (an audit row only on entering that status).
     A verdict for an incident no longer awaiting one changes nothing."""
-    if incident.status not in (IncidentStatus.RESOLVED, IncidentStatus.VERIFICATION_PENDING):
+    if incident.status not in AWAITING_VERIFICATION:
         return incident.status
     note = result.describe()
     if result.verdict is Verdict.GONE:
