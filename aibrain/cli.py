@@ -12,6 +12,7 @@ from pathlib import Path
 
 from aibrain.logs import setup_logging
 from aibrain.replay_inputs import Speed, media_time_argument
+from aibrain.worker_arguments import add_arguments as add_worker_arguments
 from configs.load import ConfigError, Site, load_site
 
 log = logging.getLogger("aibrain")
@@ -217,8 +218,6 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     worker = add("worker", cmd_worker, "a grid worker's inbox: list alerts, accept and resolve incidents")
-    from aibrain.worker_cli import add_arguments as add_worker_arguments
-
     add_worker_arguments(worker)
 
     db = add("db", None, "database schema")

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 import pika
 
 from aibrain import assemble
-from aibrain.broker_settings import broker_tls, site_topology
+from aibrain.broker_settings import broker_tls
 from aibrain.metrics import serve_metrics
 from aibrain.verification import VerificationCoordinator
 from configs.load import Site
@@ -53,7 +53,8 @@ class LiveRun:
         database_url = site.database_url()
         self.model = assemble.open_model(site)
         self.sessions = assemble.sessions(database_url)
-        topology, loop = site_topology(site), assemble.closed_loop(site)
+        loop = assemble.closed_loop(site)
+        topology = loop.topology
         broker, tls = site.broker_url(), broker_tls(site)
         self.relay = OutboxRelay(broker, self.sessions, topology, self.stop, tls=tls) if broker else None
         wake = self.relay.wake if self.relay else None

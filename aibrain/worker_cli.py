@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aibrain.broker_settings import broker_tls, site_topology, url_as
+from aibrain.worker_arguments import BROKER_ENV
 from aibrain.worker_client import WorkerClient
 from aibrain.worker_inbox import InboxError, WorkerInbox
 from configs.load import Site
@@ -21,7 +22,6 @@ from routing.amqp import connection_failure
 from routing.feedback import FeedbackAction
 from streams.redact import redact_url
 
-BROKER_ENV = "AIBRAIN_WORKER_BROKER"
 HELP = ("commands: inbox | accept N [note] | resolve N note | quit   "
         "(N: the number in the list, or an incident id or its first characters)")
 
@@ -29,23 +29,6 @@ HELP = ("commands: inbox | accept N [note] | resolve N note | quit   "
 def default_inbox(site: Site, worker_id: str) -> Path:
     state = Path(os.environ.get("XDG_STATE_HOME", "~/.local/state")).expanduser()
     return state / "aibrain" / f"{site.config.queue_prefix}-{worker_id}.json"
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--id", required=True, dest="worker_id", help="your worker id, as in the site file")
-    parser.add_argument("--config", type=Path, required=True)
-    parser.add_argument("--broker", help=f"amqp(s) URL with your own credentials (default: ${BROKER_ENV}, else "
-                                         "the site's broker as your worker user when the site holds your "
-                                         "broker_password, else the site's broker)")
-    parser.add_argument("--inbox", type=Path, help="local inbox file (default: ~/.local/state/aibrain/...)")
-    actions = parser.add_subparsers(dest="worker_command")
-    actions.add_parser("inbox", help="fetch new alerts and list your open incidents")
-    accept = actions.add_parser("accept", help="accept an incident")
-    accept.add_argument("incident", help="list number, incident id or its first characters")
-    accept.add_argument("--note")
-    resolve = actions.add_parser("resolve", help="report an incident resolved (the camera then verifies it)")
-    resolve.add_argument("incident", help="list number, incident id or its first characters")
-    resolve.add_argument("--note", required=True, help="what was done")
 
 
 def run(args: argparse.Namespace, site: Site) -> int:
