@@ -124,15 +124,10 @@ class WorkerConfig(Strict):
     id: Identifier
     name: DisplayName
     grids: list[Identifier] = Field(min_length=1)
-    shifts: list[str] = Field(min_length=1, description='e.g. "Mon-Sun 08:00-20:00", "Sat 22:00-06:00"')
+    shifts: Windows = Field(min_length=1, description='e.g. "Mon-Sun 08:00-20:00", "Sat 22:00-06:00"')
     broker_password: SecretStr | None = Field(
         None, min_length=8, description="password of the worker's RabbitMQ user, e.g. ${W001_AMQP_PASSWORD}; "
         "absent: `aibrain broker provision --credentials-out` generates one")
-
-    @field_validator("shifts")
-    @classmethod
-    def shifts_are_valid(cls, shifts: list[str]) -> list[str]:
-        return shifts_parse(shifts)
 
 
 class BrokerTlsConfig(Strict):

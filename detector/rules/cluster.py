@@ -45,11 +45,13 @@ class ClusterRule:
     max_frame_gap_s: float = 10.0
     _standing: StandingObjects = field(init=False, repr=False)
     _clock: FrameClock = field(init=False, repr=False)
+    _stationary_kinds: frozenset[str] = field(init=False, repr=False)  # kinds that must have settled
     _episodes: dict[str, Episode] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._standing = StandingObjects(self.max_displacement, self.lost_tolerance_s, self.max_frame_gap_s)
         self._clock = FrameClock(self.max_frame_gap_s)
+        self._stationary_kinds = frozenset().union(*(g.object_kinds for g in self.groups if g.stationary))
         checks = {
             "groups must not be empty": bool(self.groups) and all(g.object_kinds for g in self.groups),
             "every group's min_count must be >= 1": all(g.min_count >= 1 for g in self.groups),
@@ -61,10 +63,6 @@ class ClusterRule:
         failed = [message for message, ok in checks.items() if not ok] + self._standing.problems()
         if failed:
             raise ValueError(f"cluster rule for {self.kind}: {'; '.join(failed)}")
-
-    @property
-    def object_kinds(self) -> frozenset[str]:
-        return frozenset().union(*(group.object_kinds for group in self.groups))
 
     def evaluate(self, view: FrameView) -> list[RuleHit]:
         dt = self._clock.advance(view.ts)
@@ -84,8 +82,7 @@ class ClusterRule:
 
     def _settled(self, view: FrameView) -> np.ndarray:
         """(N,) bool: detections of a stationary group's kinds that have stood still for settle_s."""
-        kinds = frozenset().union(*(g.object_kinds for g in self.groups if g.stationary))
-        indices, zones = view.candidates(kinds, self.zone_tags, self.min_confidence)
+        indices, zones = view.candidates(self._stationary_kinds, self.zone_tags, self.min_confidence)
         settled = np.zeros(len(view.detections), dtype=bool)
         for index, standing in self._standing.update(view, indices, zones):
             settled[index] = standing.dwell_s >= self.settle_s
