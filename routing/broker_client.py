@@ -35,7 +35,7 @@ class BrokerClient(ThreadRole):
 
     def __init__(self, amqp_url: str, stop: threading.Event, *, tls: TlsFiles | None = None,
                  backoff_initial_s: float = 1.0, backoff_max_s: float = 30.0, connect_timeout_s: float = 5.0,
-                 heartbeat_s: int = 30) -> None:
+                 heartbeat_s: int = 30, database_backoff_max_s: float = 30.0) -> None:
         self._url = amqp_url
         self._tls = tls
         self._safe_url = redact_url(amqp_url)
@@ -44,6 +44,15 @@ class BrokerClient(ThreadRole):
         self._connect_timeout_s = connect_timeout_s
         self._heartbeat_s = heartbeat_s
         self._connection: BlockingConnection | None = None
+        self._db_backoff = Backoff(initial=1.0, maximum=database_backoff_max_s)
+
+    def _wait_for_database(self, connection: BlockingConnection, exc: SQLAlchemyError, what: str) -> None:
+        """The database is away: say so for `what`, then wait out the next backoff step. The broker
+        connection is kept (its heartbeats go on, unlike in time.sleep): a database outage costs no
+        reconnects. `_db_backoff.reset()` once the database answers again."""
+        delay = self._db_backoff.next_delay()
+        log.warning("%s: database unavailable (%s); retrying in %.1f s", what, describe(exc), delay)
+        connection.sleep(delay)
 
     @abstractmethod
     def serve(self, connection: BlockingConnection) -> None:

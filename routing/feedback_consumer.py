@@ -35,8 +35,6 @@ from routing.feedback import Feedback, FeedbackRejected, parse_feedback
 from routing.lifecycle import TransitionRefused, already_done
 from routing.schema import Incident, IncidentStatus
 from routing.topology import Topology, declare_topology
-from streams.backoff import Backoff
-from streams.redact import describe
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +80,8 @@ class FeedbackConsumer(BrokerClient):
                  on_change: Callable[[str, IncidentStatus], None] | None = None,
                  clock: Callable[[], datetime] = utc_now, prefetch: int = 16, backoff_max_s: float = 30.0,
                  connect_timeout_s: float = 5.0) -> None:
-        super().__init__(amqp_url, stop, tls=tls, backoff_max_s=backoff_max_s, connect_timeout_s=connect_timeout_s)
+        super().__init__(amqp_url, stop, tls=tls, backoff_max_s=backoff_max_s, connect_timeout_s=connect_timeout_s,
+                         database_backoff_max_s=15.0)
         self._sessions = session_factory
         self._loop = loop
         self._topology = topology
@@ -90,7 +89,6 @@ class FeedbackConsumer(BrokerClient):
         self._on_change = on_change
         self._clock = clock
         self._prefetch = prefetch
-        self._db_backoff = Backoff(initial=1.0, maximum=15.0)
         self.stats = FeedbackStats()
 
     def serve(self, connection: BlockingConnection) -> None:
@@ -145,10 +143,7 @@ class FeedbackConsumer(BrokerClient):
             except SQLAlchemyError as exc:
                 if self._stop.is_set():
                     raise
-                delay = self._db_backoff.next_delay()
-                log.warning("feedback %s: database unavailable (%s); retrying in %.1f s",
-                            message_id, describe(exc), delay)
-                connection.sleep(delay)  # keeps heartbeats going, unlike time.sleep
+                self._wait_for_database(connection, exc, f"feedback {message_id}")
 
     def _apply(self, feedback: Feedback, message_id: str) -> tuple[Outcome, IncidentStatus | None]:
         """The outcome, and the incident's new status when this message changed it."""

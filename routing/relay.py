@@ -23,7 +23,6 @@ from routing.amqp import TlsFiles
 from routing.broker_client import TRANSIENT_ERRORS, BrokerClient
 from routing.schema import OutboxMessage
 from routing.topology import Topology, declare_topology
-from streams.backoff import Backoff
 from streams.redact import describe
 
 log = logging.getLogger(__name__)
@@ -66,13 +65,13 @@ class OutboxRelay(BrokerClient):
         if batch < 1 or poll_interval_s <= 0:
             raise ValueError("batch must be >= 1 and poll_interval_s > 0")
         super().__init__(amqp_url, stop, tls=tls, backoff_initial_s=backoff_initial_s, backoff_max_s=backoff_max_s,
-                         connect_timeout_s=connect_timeout_s, heartbeat_s=heartbeat_s)
+                         connect_timeout_s=connect_timeout_s, heartbeat_s=heartbeat_s,
+                         database_backoff_max_s=backoff_max_s)
         self._sessions = session_factory
         self._topology = topology
         self._poll_interval_s = poll_interval_s
         self._batch = batch
         self._wake = threading.Event()
-        self._db_backoff = Backoff(initial=1.0, maximum=backoff_max_s)
         self._refused_retry_s = refused_retry_s
         self._refused_until: dict[int, float] = {}  # outbox row id -> monotonic time to try it again
         self.published = 0  # messages confirmed by the broker since start
@@ -96,9 +95,7 @@ class OutboxRelay(BrokerClient):
             try:
                 published = self._publish_batch(channel)
             except SQLAlchemyError as exc:
-                delay = self._db_backoff.next_delay()
-                log.warning("outbox relay: database unavailable (%s); retrying in %.1f s", describe(exc), delay)
-                connection.sleep(delay)
+                self._wait_for_database(connection, exc, "outbox relay")
                 continue
             self._db_backoff.reset()
             if published < self._batch:
