@@ -173,7 +173,7 @@ def run_replay(site: Site, request: ReplayRequest) -> int:
     except (KeyError, ReplayInputError) as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return EXIT_USAGE
-    evidence_dir = request.report_dir / "evidence" if request.report_dir else site.path(site.config.evidence_dir)
+    evidence_dir = request.report_dir / "evidence" if request.report_dir else None  # None: the site's
     with tempfile.TemporaryDirectory(prefix="aibrain-replay-") as scratch:
         database = request.database or f"sqlite:///{scratch}/replay.db"
         upgrade_to_head(database)
@@ -260,7 +260,7 @@ class ReplayProgress:
 
 
 def replay_files(site: Site, camera: CameraConfig, files: list[Path], request: ReplayRequest,
-                 dispatcher: Dispatcher, evidence_dir: Path) -> ReplayOutcome:
+                 dispatcher: Dispatcher, evidence_dir: Path | None) -> ReplayOutcome:
     model = assemble.open_model(site)
     state = assemble.camera_detector_state(site, camera, model)
     outcome = ReplayOutcome(started_at=datetime.now(UTC))

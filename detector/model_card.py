@@ -88,11 +88,10 @@ def load_card(name_or_path: str | Path, search_dirs: Sequence[Path] = ()) -> Mod
         text = as_path.read_text(encoding="utf-8")
     else:
         cards = _card_files()
-        found = [d / f"{name_or_path}.yaml" for d in search_dirs if (d / f"{name_or_path}.yaml").is_file()]
-        if str(name_or_path) in cards:
-            text = cards[str(name_or_path)].read_text(encoding="utf-8")
-        elif found:
-            text = found[0].read_text(encoding="utf-8")
+        found = cards.get(str(name_or_path)) or next(
+            (path for d in search_dirs if (path := d / f"{name_or_path}.yaml").is_file()), None)
+        if found is not None:
+            text = found.read_text(encoding="utf-8")
         else:
             raise CardNotFound(f"no model card named {name_or_path!r}; shipped cards: {sorted(cards)}, "
                                f"and none in {[str(d) for d in search_dirs]}")

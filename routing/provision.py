@@ -28,7 +28,6 @@ class Account:
 class ProvisionReport:
     created: list[str] = field(default_factory=list)
     password_set: list[str] = field(default_factory=list)  # existing users given their configured password
-    password_kept: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
 
@@ -54,8 +53,8 @@ def provision(admin: BrokerAdmin, vhost: str, accounts: Sequence[Account], *,
     report = ProvisionReport()
     for account in accounts:
         user = account.grant.user
-        if account.password is None:  # an existing user (checked above)
-            report.password_kept.append(user)
+        if account.password is None:
+            pass  # an existing user (checked above) keeps its password
         elif user in existing:
             admin.change_password(user, account.password)
             report.password_set.append(user)
