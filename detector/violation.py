@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+
+def new_violation_id() -> str:
+    return str(uuid.uuid4())
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +20,8 @@ class Violation:
     `kind` is a code of the taxonomy (configs/taxonomy.yaml), e.g. "non_motor_parking". Times are
     timezone-aware (UTC) and come from frame timestamps, never the wall clock. `bbox` is x1, y1,
     x2, y2 in the frame's pixels (around all members of a cluster); `frame_size` is (width, height).
+    `id` is made once, when the rule confirms: the incident takes it as its own id, so storing
+    the same violation again (a retry, a replay of the spool) never makes a second incident.
     """
 
     camera_id: str
@@ -30,3 +37,4 @@ class Violation:
     frame_size: tuple[int, int]
     object_count: int = 1
     snapshot: Path | None = None
+    id: str = field(default_factory=new_violation_id)

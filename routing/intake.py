@@ -53,6 +53,11 @@ class RoutingIntake(ThreadRole):
         self.stats = IntakeStats()
 
     def submit(self, item: IntakeItem) -> None:
+        if isinstance(item, Violation):
+            # One line per violation received, with the id its incident will carry (scripts/chaos.py
+            # checks each of them is exactly one incident and one alert).
+            log.info("violation %s confirmed: camera %s zone %s kind %s",
+                     item.id, item.camera_id, item.zone, item.kind)
         self._queue.put(item)
 
     def pending(self) -> int:
