@@ -21,11 +21,10 @@ from sqlalchemy import select
 from routing.db import make_engine, session_factory
 from routing.migrate import upgrade_to_head
 from routing.schema import CameraEvent, Incident
-from tests.conftest import unavailable
 from tests.e2e.broker import wait_until
 from tests.e2e.replay_site import ORIGIN, replay_incidents, write_site
 from tests.helpers.media import transcode_h264
-from tests.helpers.rtsp import RtspServer, gi_rtsp_available
+from tests.helpers.rtsp import RtspServer
 
 pytestmark = pytest.mark.e2e
 
@@ -113,8 +112,6 @@ def test_file_camera_watched_live_and_replayed_give_the_same_incidents(
 
 def test_rtsp_camera_watched_live_and_its_recording_replayed_give_the_same_incidents(
         tmp_path: Path, pialin_street: Path, yolo_onnx: Path) -> None:
-    if not gi_rtsp_available():
-        unavailable("GStreamer RTSP server (python3-gi, gir1.2-gst-rtsp-server-1.0)", RuntimeError("import failed"))
     recording = transcode_h264(pialin_street, tmp_path / "street_h264.mp4")
     database = live_database(tmp_path)
     with RtspServer(recording, user="admin", password="cam-pw", loop=False) as camera:

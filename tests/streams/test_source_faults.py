@@ -15,15 +15,12 @@ import pytest
 from streams.frame import DecodePolicy, Frame
 from streams.health import CameraState, HealthEvent
 from streams.source import CameraReader
-from tests.helpers.rtsp import RtspServer, RtspViewer, gi_rtsp_available
+from tests.helpers.rtsp import RtspServer, RtspViewer
 from tests.streams.conftest import FIRST_WIDTH, SECOND_WIDTH
 from tests.streams.pictures import assert_served_pictures, reference_pictures
 from tests.streams.readers import READ_TIMEOUT_S, Recorder, rtsp_camera, running
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(not gi_rtsp_available(), reason="/usr/bin/python3 lacks GStreamer RTSP bindings"),
-]
+pytestmark = pytest.mark.integration
 
 CONNECTING, ONLINE, STALLED, OFFLINE = (CameraState.CONNECTING, CameraState.ONLINE, CameraState.STALLED,
                                         CameraState.OFFLINE)

@@ -14,13 +14,10 @@ import pytest
 
 from streams.frame import DecodePolicy
 from streams.health import CameraState
-from tests.helpers.rtsp import RtspServer, gi_rtsp_available
+from tests.helpers.rtsp import RtspServer
 from tests.streams.readers import rtsp_camera, running
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(not gi_rtsp_available(), reason="/usr/bin/python3 lacks GStreamer RTSP bindings"),
-]
+pytestmark = pytest.mark.integration
 
 PASSWORD = "s3cret-Pa55"  # distinctive, so a leak cannot hide behind a common word
 WRONG_PASSWORD = "wr0ng-Pa55"
