@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import re
 
-# scheme://user:password@host  or  scheme://user@host
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+# scheme://user:password@host: the user-info runs to the LAST `@` of the authority (a password may
+# hold an `@`, as ffmpeg and urllib read it), which ends at the first /, ? or # (or whitespace).
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s]*@")
+# `user:password@` without a well-formed scheme in front: a mistyped `rtsp:/admin:pw@host`, or none.
+_BARE_USERINFO = re.compile(r"[^\s/?#@'\"]+:[^\s/?#'\"]*@")
 
 
 def redact_url(text: str) -> str:
-    """Replace the user-info part of every URL in `text` with `***`.
+    """Replace the user-info of every URL in `text`, and anything else shaped `user:password@`,
+    with `***`.
 
-    >>> redact_url("rtsp://admin:secret@10.0.0.7:554/live")
+    >>> redact_url("rtsp://admin:Abc@S3cret@10.0.0.7:554/live")
     'rtsp://***@10.0.0.7:554/live'
+    >>> redact_url("not readable: rtsp:/admin:pw@host")
+    'not readable: rtsp:/***@host'
     """
-    return _USERINFO.sub(r"\g<scheme>***@", text)
+    return _BARE_USERINFO.sub("***@", _URL_USERINFO.sub(r"\g<scheme>***@", text))
 
 
 def describe(exc: BaseException) -> str:

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,37 +18,54 @@ from sqlalchemy.engine import make_url
 from routing.db import make_engine, session_factory
 from routing.schema import CameraEvent
 from tests.configs.test_load_site import good_site, write_site
+from tests.e2e.broker import wait_until
 from tests.helpers.rtsp import free_port
 
 pytestmark = pytest.mark.integration
 
-CAMERA_SECRET, BROKER_SECRET, DATABASE_SECRET = "cam-S3cret-71", "mq-S3cret-72", "pg-S3cret-73"
-SECRETS = (CAMERA_SECRET, BROKER_SECRET, DATABASE_SECRET)
+# The camera's and the broker's passwords hold an `@`: the part after it is what a redaction that
+# stops at the first `@` would leak.
+CAMERA_PASSWORD, BROKER_PASSWORD, DATABASE_SECRET = "Abc@cam-S3cret-71", "mq@S3cret-72", "pg-S3cret-73"
+SECRETS = ("cam-S3cret-71", "S3cret-72", DATABASE_SECRET)
 
 
 def test_no_credential_reaches_logs_events_or_output(tmp_path: Path, pg_url: str, yolo_onnx: Path) -> None:
     database = make_url(pg_url).set(password=DATABASE_SECRET).render_as_string(hide_password=False)  # trust auth
     site = good_site()
-    site.update(database=database, broker=f"amqp://guest:{BROKER_SECRET}@127.0.0.1:5672/%2F", model=str(yolo_onnx))
-    site["cameras"][0]["url"] = f"rtsp://admin:{CAMERA_SECRET}@127.0.0.1:{free_port()}/Streaming/Channels/101"
+    site.update(database=database, broker=f"amqp://guest:{BROKER_PASSWORD}@127.0.0.1:5672/%2F", model=str(yolo_onnx))
+    site["cameras"][0]["url"] = f"rtsp://admin:{CAMERA_PASSWORD}@127.0.0.1:{free_port()}/Streaming/Channels/101"
     site["cameras"][0].update(open_timeout_s=2, read_timeout_s=2, reconnect_max_s=2)
     path = write_site(tmp_path, site)
 
     run = subprocess.Popen([sys.executable, "-m", "aibrain", "--log-level", "DEBUG", "run", "--config", str(path)],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            env=os.environ | {"PYTHONUNBUFFERED": "1"})
-    time.sleep(15)  # camera refused and retried, broker login refused and retried
-    run.send_signal(signal.SIGTERM)
-    output, _ = run.communicate(timeout=60)
+    lines: list[str] = []
+    assert run.stdout is not None
+    reading = threading.Thread(target=lambda: lines.extend(run.stdout or ()), daemon=True)
+    reading.start()
+    sessions = session_factory(make_engine(database))
+
+    def camera_reasons() -> list[str]:
+        with sessions() as session:
+            return [event.reason for event in session.scalars(select(CameraEvent))]
+
+    try:
+        # The camera refused and retried, the broker's login refused, and the camera's event stored.
+        wait_until(lambda: any("camera cam-01: offline" in line for line in lines)
+                   and any("the broker refused the user name or password" in line for line in lines)
+                   and any("rtsp://***@" in reason for reason in camera_reasons()), 120,
+                   "the camera offline, the broker refusing the login and the camera event stored")
+    finally:
+        run.send_signal(signal.SIGTERM)
+        run.wait(timeout=60)
+        reading.join(10)
+    output = "".join(lines)
     assert run.returncode == 0, output[-3000:]
-    assert "camera cam-01: offline" in output and "rtsp://***@127.0.0.1" in output
-    assert "the broker refused the user name or password" in output and "amqp://***@127.0.0.1" in output
+    assert "rtsp://***@127.0.0.1" in output and "amqp://***@127.0.0.1" in output
+    reasons = camera_reasons()
 
-    with session_factory(make_engine(database))() as session:
-        reasons = [event.reason for event in session.scalars(select(CameraEvent))]
-    assert any("rtsp://***@" in reason for reason in reasons), reasons
-
-    bad = dict(site, broker=f"amqp://guest:{BROKER_SECRET}@", database=f"mysql://root:{DATABASE_SECRET}@db/x")
+    bad = dict(site, broker=f"amqp://guest:{BROKER_PASSWORD}@", database=f"mysql://root:{DATABASE_SECRET}@db/x")
     bad["cameras"] = [dict(site["cameras"][0], decode="bogus", detect_fps=-1)]
     check = subprocess.run([sys.executable, "-m", "aibrain", "check-config", str(write_site(tmp_path, bad))],
                            capture_output=True, text=True, timeout=60)
