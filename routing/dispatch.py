@@ -51,6 +51,16 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# Fixed for ever: alerts already published carry dispatch ids derived under it.
+_DISPATCH_NAMESPACE = uuid.UUID("6f1d3c0e-4b8a-5e2f-9a71-2c5d8e0b4f13")
+
+
+def dispatch_id_for(incident_id: str) -> str:
+    """The message id of an incident's first alert: derived from the incident's id, so every
+    retry or replay of one violation publishes (and de-duplicates as) the same message."""
+    return str(uuid.uuid5(_DISPATCH_NAMESPACE, incident_id))
+
+
 class Dispatcher:
     """Turns violations into stored incidents with their alert queued in the outbox.
 
@@ -103,43 +113,59 @@ class Dispatcher:
         return self._grids.grid_at(location.lon, location.lat) if location else None
 
     def dispatch(self, violation: Violation) -> DispatchResult:
-        """Store the incident and queue its alert (one commit), then wake the relay."""
+        """Store the incident and queue its alert (one commit), then wake the relay.
+
+        Idempotent: the incident's id is the violation's, so handing the same violation over again
+        (a retry after a commit whose reply was lost, a replay of the spool) finds the incident
+        stored the first time and returns the same result, with no second incident or alert.
+        """
         grid = self.grid_for(violation.camera_id, violation.zone)
         worker = self._roster.on_duty(grid.id, violation.confirmed_at) if grid else None
         if grid is None:
             log.warning("no grid for camera %s zone %s: alert goes to the fallback queue",
                         violation.camera_id, violation.zone)
-        incident_id, dispatch_id = str(uuid.uuid4()), str(uuid.uuid4())
+        incident_id, dispatch_id = violation.id, dispatch_id_for(violation.id)
         alert = self._alert(violation, grid, worker, incident_id, dispatch_id)
         now = self._clock()
 
         with self._sessions() as session, session.begin():
-            store.add_incident(session, Incident(
-                id=incident_id, kind=violation.kind, kind_label=alert.kind_label_zh, status=IncidentStatus.DISPATCHED,
-                camera_id=violation.camera_id, camera_name=alert.camera_name, zone=violation.zone,
-                grid_id=alert.grid_id, worker_id=alert.worker_id, object_kind=violation.object_kind,
-                class_name=violation.class_name, track_id=violation.track_id,
-                confidence=violation.confidence, bbox=list(violation.bbox),
-                frame_size=list(violation.frame_size), first_seen=violation.first_seen,
-                confirmed_at=violation.confirmed_at, snapshot=alert.snapshot, created_at=now,
-                accept_due=alert.due_by.accept, resolve_due=alert.due_by.resolve, escalation_level=0,
-                verification_attempts=0,
-            ))
-            store.add_transition(session, incident_id, IncidentAction.DETECT, None, IncidentStatus.DETECTED,
-                                 "detector", violation.confirmed_at)
-            store.add_transition(session, incident_id, IncidentAction.DISPATCH, IncidentStatus.DETECTED,
-                                 IncidentStatus.DISPATCHED, "router", now,
-                                 note=f"to {alert.worker_id or 'fallback queue'}")
-            store.add_outbox_message(
-                session, message_id=dispatch_id, exchange=self._topology.exchange,
-                routing_key=self._topology.routing_key(alert.worker_id), body=alert.to_json(),
-                headers={"schema_version": alert.schema_version, "kind": violation.kind,
-                         "incident_id": incident_id},
-                created_at=now,
-            )
+            stored = session.get(Incident, incident_id)
+            if stored is None:
+                self._add(session, violation, alert, now)
+                result = DispatchResult(incident_id, dispatch_id, alert.worker_id, alert.grid_id,
+                                        alert.kind_label_zh)
+            else:
+                log.info("violation %s: incident already stored, not dispatched again", incident_id)
+                result = DispatchResult(incident_id, dispatch_id, stored.worker_id, stored.grid_id, stored.kind_label)
         if self._wake is not None:
             self._wake()
-        return DispatchResult(incident_id, dispatch_id, alert.worker_id, alert.grid_id, alert.kind_label_zh)
+        return result
+
+    def _add(self, session: Session, violation: Violation, alert: AlertMessage, now: datetime) -> None:
+        incident_id = alert.incident_id
+        store.add_incident(session, Incident(
+            id=incident_id, kind=violation.kind, kind_label=alert.kind_label_zh, status=IncidentStatus.DISPATCHED,
+            camera_id=violation.camera_id, camera_name=alert.camera_name, zone=violation.zone,
+            grid_id=alert.grid_id, worker_id=alert.worker_id, object_kind=violation.object_kind,
+            class_name=violation.class_name, track_id=violation.track_id,
+            confidence=violation.confidence, bbox=list(violation.bbox),
+            frame_size=list(violation.frame_size), first_seen=violation.first_seen,
+            confirmed_at=violation.confirmed_at, snapshot=alert.snapshot, created_at=now,
+            accept_due=alert.due_by.accept, resolve_due=alert.due_by.resolve, escalation_level=0,
+            verification_attempts=0,
+        ))
+        store.add_transition(session, incident_id, IncidentAction.DETECT, None, IncidentStatus.DETECTED,
+                             "detector", violation.confirmed_at)
+        store.add_transition(session, incident_id, IncidentAction.DISPATCH, IncidentStatus.DETECTED,
+                             IncidentStatus.DISPATCHED, "router", now,
+                             note=f"to {alert.worker_id or 'fallback queue'}")
+        store.add_outbox_message(
+            session, message_id=alert.dispatch_id, exchange=self._topology.exchange,
+            routing_key=self._topology.routing_key(alert.worker_id), body=alert.to_json(),
+            headers={"schema_version": alert.schema_version, "kind": violation.kind,
+                     "incident_id": incident_id},
+            created_at=now,
+        )
 
     def record_camera_event(self, event: HealthEvent) -> None:
         """Keep a camera's health change (an offline camera explains missing incidents)."""

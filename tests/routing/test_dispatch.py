@@ -1,18 +1,21 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from routing.alert import AlertMessage
 from routing.dispatch import Dispatcher
+from routing.intake import RoutingIntake
 from routing.schema import CameraEvent, Incident, IncidentEvent, IncidentStatus, OutboxMessage
 from routing.store import pending_count
 from routing.topology import Topology
+from streams.backoff import Backoff
 from streams.health import CameraState, HealthEvent
 from tests.routing.helpers import (
     CAMERAS,
@@ -24,6 +27,7 @@ from tests.routing.helpers import (
     make_grids,
     make_roster,
     violation,
+    wait_until,
 )
 
 TOPOLOGY = Topology(prefix="t", worker_ids=("w-day", "w-night"))
@@ -129,3 +133,46 @@ def test_camera_events_are_kept_without_credentials(sessions: sessionmaker[Sessi
     assert event.state is CameraState.OFFLINE
     assert event.at == datetime.fromtimestamp(1_717_380_000.0, UTC)
     assert "hunter2" not in event.reason and "rtsp://***@10.0.0.7/live" in event.reason
+
+
+def test_dispatching_a_violation_again_stores_it_once(sessions: sessionmaker[Session]) -> None:
+    """A retry after an ambiguous commit, or a replay of the spool, hands the same violation over
+    again: one incident (with the violation's id), one outbox row, the same result."""
+    dispatcher = make_dispatcher(sessions, TOPOLOGY)
+    confirmed = violation()
+
+    first = dispatcher.dispatch(confirmed)
+    again = dispatcher.dispatch(confirmed)
+
+    assert again == first
+    assert first.incident_id == confirmed.id
+    assert counts(sessions) == [1, 2, 1]
+    other = dispatcher.dispatch(violation())
+    assert other.incident_id != first.incident_id and other.dispatch_id != first.dispatch_id
+    assert counts(sessions) == [2, 4, 2]
+
+
+def test_a_commit_that_succeeded_but_reported_an_error_is_retried_into_one_incident(
+        sessions: sessionmaker[Session]) -> None:
+    """The database committed, then the client saw an error (the connection dropped before the reply):
+    the intake retries, and the retry must find the incident rather than make a second one."""
+    failures: list[str] = []
+
+    def fail_once_after_commit(_session: Session) -> None:
+        if not failures:
+            failures.append("reported")
+            raise OperationalError("COMMIT", None, ConnectionResetError("connection lost after commit"))
+
+    event.listen(sessions, "after_commit", fail_once_after_commit)
+    stop = threading.Event()
+    intake = RoutingIntake(make_dispatcher(sessions, TOPOLOGY), stop, backoff=Backoff(initial=1.0, maximum=1.0))
+    intake.submit(violation())
+    intake.start()
+    try:
+        assert wait_until(lambda: intake.stats.incidents == 1)
+    finally:
+        stop.set()
+        intake.join(10)
+
+    assert failures == ["reported"] and intake.stats.write_retries == 1
+    assert counts(sessions) == [1, 2, 1]
