@@ -45,6 +45,8 @@ class LiveRunCollector(Collector):
         yield _gauge("aibrain_outbox_unsent", "outbox messages waiting for the broker", run.unsent_messages)
         if run.relay is not None:
             yield _counter("aibrain_messages_published", "messages confirmed by the broker", run.relay.published)
+            yield _counter("aibrain_queues_recreated", "destination queues found deleted and declared again",
+                           run.relay.queues_recreated)
         if run.feedback is not None:
             feedback = run.feedback.stats
             outcomes = CounterMetricFamily("aibrain_feedback_messages", "feedback messages by outcome",

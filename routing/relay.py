@@ -2,7 +2,8 @@
 
 It runs on its own thread with its own pika connection (pika connections are not thread-safe).
 A row is marked sent only after the broker confirms it, so a broker outage or a crash can cause
-a message to be published twice (consumers de-duplicate on `message_id`), never lost.
+a message to be published twice (consumers de-duplicate on `message_id`), never lost. Before each
+publish the row's queue is checked and, if deleted by hand, recreated (see `routing.destinations`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from routing import store
 from routing.amqp import TlsFiles
 from routing.broker_client import TRANSIENT_ERRORS, BrokerClient
+from routing.destinations import DestinationQueues, DestinationRefused
 from routing.schema import OutboxMessage
 from routing.topology import Topology, declare_topology
 from streams.redact import describe
@@ -36,8 +38,10 @@ class OutboxRelay(BrokerClient):
     `wake()` (the dispatcher calls it after each commit) publishes at once instead of after
     `poll_interval_s`. Connection failures back off exponentially up to `backoff_max_s` (see
     `BrokerClient`). On stop, rows not yet confirmed stay in the outbox for the next start.
-    A row the broker refuses (unroutable, nacked) keeps its error and is tried again only after
-    `refused_retry_s`, so that a head of refused rows never holds back the rows behind it.
+    A row the broker refuses (unroutable, nacked, its queue not recreatable) keeps its error and is
+    tried again only after `refused_retry_s`, so that a head of refused rows never holds back the
+    rows behind it. A worker's, escalation or fallback queue found missing is recreated before
+    the publish, logged as an error and counted in `queues_recreated`.
 
     >>> relay = OutboxRelay("amqp://aibrain:secret@mq:5672/%2F", sessions, topology, stop)  # doctest: +SKIP
     >>> relay.start(); dispatcher = Dispatcher(..., wake=relay.wake)  # doctest: +SKIP
@@ -75,6 +79,7 @@ class OutboxRelay(BrokerClient):
         self._refused_retry_s = refused_retry_s
         self._refused_until: dict[int, float] = {}  # outbox row id -> monotonic time to try it again
         self.published = 0  # messages confirmed by the broker since start
+        self.queues_recreated = 0  # destination queues found deleted and declared again since start
 
     def wake(self) -> None:
         """Publish now: called by the dispatcher after it committed an outbox row (thread-safe)."""
@@ -89,11 +94,12 @@ class OutboxRelay(BrokerClient):
         channel = connection.channel()
         channel.confirm_delivery()
         declare_topology(channel, self._topology)
+        destinations = DestinationQueues(connection, self._topology)
         while not self._stop.is_set():
             # Clear before reading: a wake() during the read is kept for the wait below.
             self._wake.clear()
             try:
-                published = self._publish_batch(channel)
+                published = self._publish_batch(channel, destinations)
             except SQLAlchemyError as exc:
                 self._wait_for_database(connection, exc, "outbox relay")
                 continue
@@ -111,7 +117,7 @@ class OutboxRelay(BrokerClient):
             if remaining <= 0 or self._wake.wait(min(remaining, _STOP_CHECK_S)):
                 return
 
-    def _publish_batch(self, channel: BlockingChannel) -> int:
+    def _publish_batch(self, channel: BlockingChannel, destinations: DestinationQueues) -> int:
         """Publish up to `batch` unsent rows; what the broker confirmed is committed even if one fails."""
         confirmed = 0
         now = time.monotonic()
@@ -122,8 +128,10 @@ class OutboxRelay(BrokerClient):
                 for row in rows:
                     row.attempts += 1
                     try:
+                        if destinations.ensure(row.exchange, row.routing_key):
+                            self.queues_recreated += 1
                         self._publish(channel, row)
-                    except (pika.exceptions.UnroutableError, pika.exceptions.NackError) as exc:
+                    except (pika.exceptions.UnroutableError, pika.exceptions.NackError, DestinationRefused) as exc:
                         # The broker is up but refused this one: note it and go on with the others.
                         row.last_error = describe(exc)
                         self._refused_until[row.id] = now + self._refused_retry_s

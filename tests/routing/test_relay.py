@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from routing.alert import AlertMessage
 from routing.relay import OutboxRelay
 from routing.schema import OutboxMessage
-from routing.store import pending_count
+from routing.store import add_outbox_message, pending_count
 from routing.topology import Topology, declare_topology
 from tests.conftest import AMQP_URL
 from tests.routing.helpers import DAYTIME, NIGHT, make_dispatcher, take, violation, wait_until
@@ -248,3 +248,50 @@ def test_wake_publishes_at_once_and_stop_is_prompt_with_a_long_poll_interval(
     assert time.monotonic() - started < 5  # not after the 60 s poll interval
     take(amqp_channel, topology.worker_queue("w-day"), 1)
     relays.stop(relay, within_s=1.5)
+
+
+def queue_depth(channel: Channel, queue: str) -> int | None:
+    """Messages in `queue`, or None when it does not exist (asked on a channel of its own, which a
+    missing queue closes)."""
+    probe = channel.connection.channel()
+    try:
+        return int(probe.queue_declare(queue, passive=True).method.message_count)
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        assert exc.reply_code == 404, exc
+        return None
+    finally:
+        if probe.is_open:
+            probe.close()
+
+
+@pytest.mark.parametrize("destination", ["worker", "escalation", "fallback"])
+def test_a_queue_deleted_by_hand_is_recreated_and_gets_its_alert(
+        destination: str, sessions: sessionmaker[Session], topology: Topology, amqp_channel: Channel,
+        relays: RelayRunner, caplog: pytest.LogCaptureFixture) -> None:
+    """The command centre's `#` binding makes every alert routable, so `mandatory` alone cannot
+    notice a missing worker, escalation or fallback queue: the relay must."""
+    key, queue = {"worker": ("worker.w-day", topology.worker_queue("w-day")),
+                  "escalation": ("escalation.leader-east", topology.escalation_queue("leader-east")),
+                  "fallback": ("unassigned", topology.fallback_queue)}[destination]
+    relay = relays.start(AMQP_URL, sessions, topology, poll_interval_s=0.1)
+
+    def queue_message(message_id: str) -> None:
+        with sessions() as session, session.begin():
+            add_outbox_message(session, message_id=message_id, exchange=topology.exchange, routing_key=key,
+                               body='{"probe": true}', headers={}, created_at=DAYTIME)
+        relay.wake()
+
+    queue_message("before")
+    assert wait_until(lambda: unsent(sessions) == 0)  # the relay is up and has declared the topology
+    amqp_channel.queue_delete(queue)  # by hand: the message in it goes too
+    assert queue_depth(amqp_channel, queue) is None
+
+    with caplog.at_level(logging.ERROR, logger="routing"):
+        queue_message("after")
+        assert wait_until(lambda: unsent(sessions) == 0)
+    assert queue_depth(amqp_channel, queue) == 1, f"{queue} is gone and its message was marked sent"
+    [(properties, _)] = take(amqp_channel, queue, 1)
+    assert properties.message_id == "after"
+    assert relay.queues_recreated == 1
+    assert any(queue in r.getMessage() and "recreated" in r.getMessage() for r in caplog.records), caplog.text
+    take(amqp_channel, topology.command_centre_queue, 2)
