@@ -12,7 +12,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from routing.db import make_engine, session_factory
+from routing.schema import Incident, IncidentEvent
 from tests.e2e.replay_site import (
     CAR_ZONE,
     DWELL_S,
@@ -84,6 +87,21 @@ def test_start_and_end_cut_each_file_by_media_time(tmp_path: Path, pialin_street
     [late] = replay_incidents(site, pialin_street, "--origin", ORIGIN, "--start", "2")
     assert 2 <= media_s(late, "first_seen") < 3, "the car is first seen where the replay starts"
     assert media_s(late) - media_s(late, "first_seen") >= DWELL_S
+
+
+@pytest.mark.integration
+def test_database_option_stores_the_incidents_in_postgresql(
+        tmp_path: Path, pialin_street: Path, yolo_onnx: Path, pg_url: str) -> None:
+    site = write_site(tmp_path, str(pialin_street), yolo_onnx, CAR_ZONE)
+    [record] = replay_incidents(site, pialin_street, "--origin", ORIGIN, "--database", pg_url)
+    with session_factory(make_engine(pg_url))() as session:
+        [incident] = session.scalars(select(Incident)).all()
+        actions = [event.action.value for event in session.scalars(select(IncidentEvent).order_by(IncidentEvent.id))]
+    assert (incident.id, incident.camera_id, incident.zone, incident.kind, incident.worker_id) == \
+        (record["incident_id"], "cam-07", "sidewalk", "motor_parking", "w-001")
+    assert incident.confirmed_at == datetime.fromisoformat(record["confirmed_at"]), "the replayed media time"
+    assert actions == ["detect", "dispatch"]
+    assert not (tmp_path / "unused.db").exists(), "nothing went to the site's own database"
 
 
 def test_realtime_speed_paces_frames_and_finds_the_same_incidents(
