@@ -14,6 +14,7 @@ from aibrain.logs import setup_logging
 from aibrain.replay_inputs import Speed, media_time_argument
 from aibrain.worker_arguments import add_arguments as add_worker_arguments
 from configs.load import ConfigError, Site, load_site
+from streams.redact import redact_url
 
 log = logging.getLogger("aibrain")
 
@@ -27,7 +28,7 @@ def load_or_exit(path: Path) -> Site:
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s) in {path}", file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) in {redact_url(str(path))}", file=sys.stderr)
         raise SystemExit(EXIT_CONFIG) from None
 
 

@@ -38,6 +38,7 @@ from routing.migrate import upgrade_to_head
 from streams.frame import Frame
 from streams.health import CameraState, HealthEvent
 from streams.mailbox import LatestFrameSlots
+from streams.redact import redact_url
 from streams.source import CameraReader
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ def run_replay(site: Site, request: ReplayRequest) -> int:
         camera = site.camera(request.camera_id)
         files = video_files(request.files)
     except (KeyError, ReplayInputError) as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
+        print(f"error: {redact_url(exc.args[0])}", file=sys.stderr)
         return EXIT_USAGE
     evidence_dir = request.report_dir / "evidence" if request.report_dir else None  # None: the site's
     with tempfile.TemporaryDirectory(prefix="aibrain-replay-") as scratch:
@@ -181,7 +182,7 @@ def run_replay(site: Site, request: ReplayRequest) -> int:
         outcome = replay_files(site, camera, files, request, dispatcher, evidence_dir)
     write_outputs(site, camera, request, outcome)
     for failed in outcome.failed:
-        print(f"error: {failed.error}", file=sys.stderr)
+        print(f"error: {redact_url(str(failed.error))}", file=sys.stderr)
     if outcome.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FILES_FAILED if outcome.failed else 0

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace, site: Site) -> int:
             return interactive(client, inbox, site, console)
         return one_command(args.worker_command, args, client, inbox, site, console)
     except InboxError as exc:
-        console.print(f"error: {exc}", style="red")
+        console.print(f"error: {redact_url(str(exc))}", style="red")
         return 2
     except (pika.exceptions.AMQPError, OSError) as exc:
         console.print(f"error: broker {redact_url(url)} unavailable: {redact_url(connection_failure(exc))}",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import ssl
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -307,12 +308,18 @@ def check_files(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
     for path, camera in entries(raw, "cameras"):
         url = camera.get("url")
         if isinstance(url, str) and "://" not in url and not readable(resolve(ctx.base_dir, url)):
-            problems.append(ctx.problem(f"{path}.url", f"video file {resolve(ctx.base_dir, url)} is not readable"))
+            hint = "; a stream URL starts with rtsp://" if _LOOKS_LIKE_URL.match(url) else ""
+            problems.append(ctx.problem(f"{path}.url",
+                                        f"video file {resolve(ctx.base_dir, url)} is not readable{hint}"))
     model = raw.get("model")
     if isinstance(model, str) and model.endswith((".onnx", ".pt", ".yaml")) and not readable(
             resolve(ctx.base_dir, model)):
         problems.append(ctx.problem("model", f"model file {resolve(ctx.base_dir, model)} is not readable"))
     return problems
+
+
+# A value with a scheme or user-info in front ("rtsp:/host", "admin:pw@host") meant as a stream URL.
+_LOOKS_LIKE_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]+:|^[^/]*@")
 
 
 def check_broker_tls(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:

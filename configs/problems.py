@@ -7,19 +7,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from streams.redact import redact_url
+
 # Which key names an entry of a list in field paths, so problems say "cameras[2] (cam-03)".
 ENTRY_LABELS = {"cameras": "id", "workers": "id", "zones": "name", "rules": "kind"}
 
 
 @dataclass(frozen=True, slots=True)
 class ConfigProblem:
+    """One fault of a config file. Anything shaped like `user:password@` in the field or the message is
+    redacted as the problem is made (a mistyped `rtsp:/admin:pw@host` is read as a file name and quoted):
+    no caller has to remember it."""
+
     file: Path
     field: str  # e.g. "cameras[0] (cam-01).zones[1] (gate).polygon"
     message: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field", redact_url(self.field))
+        object.__setattr__(self, "message", redact_url(self.message))
+
     def __str__(self) -> str:
         where = f"{self.file}: {self.field}" if self.field else str(self.file)
-        return f"{where}: {self.message}"
+        return redact_url(f"{where}: {self.message}")  # the file too: a taxonomy path may be such a value
 
 
 def shown(text: str) -> str:

@@ -90,3 +90,10 @@ def test_shards_split_cameras_exactly_once(count: int) -> None:
 def test_bad_shard_is_refused() -> None:
     run = aibrain("run", "--config", str(EXAMPLES / "site.yaml"), "--shard", "3/2")
     assert run.returncode == 2 and "--shard" in run.stderr
+
+
+def test_replay_of_a_path_shaped_like_a_url_does_not_echo_its_password(tmp_path: Path) -> None:
+    run = aibrain("replay", "rtsp:/admin:Pa@hunter2@10.0.0.7/live", "--config", str(EXAMPLES / "site.yaml"),
+                  "--camera", "cam-01")
+    assert run.returncode == 2 and "no such file or folder" in run.stderr, run.stderr
+    assert "hunter2" not in run.stdout + run.stderr, run.stderr
