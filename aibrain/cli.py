@@ -9,11 +9,13 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 from aibrain.logs import setup_logging
 from aibrain.replay_inputs import Speed, media_time_argument
 from aibrain.worker_arguments import add_arguments as add_worker_arguments
 from configs.load import ConfigError, Site, load_site
+from configs.problems import ConfigProblem
 from streams.redact import redact_url
 
 log = logging.getLogger("aibrain")
@@ -26,15 +28,23 @@ def load_or_exit(path: Path) -> Site:
     try:
         return load_site(path)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s) in {redact_url(str(path))}", file=sys.stderr)
-        raise SystemExit(EXIT_CONFIG) from None
+        exit_with_problems(exc.problems, path)
+
+
+def exit_with_problems(problems: list[ConfigProblem], path: Path) -> NoReturn:
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    print(f"{len(problems)} problem(s) in {redact_url(str(path))}", file=sys.stderr)
+    raise SystemExit(EXIT_CONFIG)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from configs.checks import check_evidence_dir
+
     site = load_or_exit(args.file)
     config = site.config
+    if problems := check_evidence_dir(site.file, site.path(config.evidence_dir)):
+        exit_with_problems(problems, args.file)
     print(f"{site.file}: OK")
     for camera in config.cameras:
         zones = ", ".join(f"{z.name}{sorted(z.tags)}" for z in camera.zones)

@@ -29,15 +29,19 @@ class LiveRunCollector(Collector):
         online = GaugeMetricFamily("aibrain_camera_online", "1 while the camera delivers frames", labels=["camera"])
         unusable = CounterMetricFamily("aibrain_frames_unusable", "decoded pictures kept from the detector",
                                        labels=["camera", "reason"])
+        no_snapshot = CounterMetricFamily("aibrain_evidence_failures",
+                                          "violations handed on without their snapshot (evidence write failed)",
+                                          labels=["camera"])
         for reader in run.readers:
             camera = reader.settings.camera_id
             for reason, count in asdict(reader.stats().dropped).items():
                 unusable.add_metric([camera, reason], count)
             camera_stats = run.inference.stats.cameras.get(camera)
             frames.add_metric([camera], camera_stats.frames if camera_stats else 0)
+            no_snapshot.add_metric([camera], camera_stats.evidence_failures if camera_stats else 0)
             dropped.add_metric([camera], run.slots.dropped(camera))
             online.add_metric([camera], 1.0 if reader.stats().state is CameraState.ONLINE else 0.0)
-        yield from (frames, dropped, online, unusable)
+        yield from (frames, dropped, online, unusable, no_snapshot)
         yield _counter("aibrain_incidents", "incidents stored", run.intake.stats.incidents)
         yield _counter("aibrain_store_retries", "database writes retried", run.intake.stats.write_retries)
         yield _counter("aibrain_escalations", "escalations for missed limits", run.watcher.escalations)

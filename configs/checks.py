@@ -32,6 +32,7 @@ from configs.taxonomy import (
     merge_kind,
     resolve_rule,
 )
+from configs.writable import folder_write_problem
 from configs.yaml_file import read_yaml, schema_problems
 from detector.model_card import USER_MODEL_DIR, CardNotFound, known_object_kinds, load_card, names_a_file
 from routing.amqp import TlsFiles, tls_context
@@ -374,3 +375,10 @@ CHECKS: list[Callable[[dict[str, Any], CheckContext], list[ConfigProblem]]] = [
 
 def run_checks(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
     return [problem for check in CHECKS for problem in check(raw, ctx)]
+
+
+def check_evidence_dir(site_file: Path, evidence_dir: Path) -> list[ConfigProblem]:
+    """`evidence_dir` can be written. Not in CHECKS: every load would probe it, and a machine that
+    only reads the site (a worker's inbox) need not write evidence; `check-config` runs it."""
+    problem = folder_write_problem(evidence_dir)
+    return [ConfigProblem(site_file, "evidence_dir", f"evidence {problem}")] if problem else []

@@ -1,11 +1,14 @@
 """Evidence snapshots: the confirming frame with the object's box, the zone and a caption.
 
-Drawing only; which frame and which object come from the rules.
+Drawing and writing only; which frame and which object come from the rules. A snapshot that
+cannot be written costs the picture, never the incident.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
@@ -14,6 +17,9 @@ import numpy as np
 
 from detector.violation import Violation
 from streams.frame import Frame
+from streams.redact import describe
+
+log = logging.getLogger(__name__)
 
 BOX_COLOUR = (0, 0, 255)  # BGR red
 ZONE_COLOUR = (0, 220, 255)  # BGR amber
@@ -74,3 +80,31 @@ def write_evidence(frame: Frame, violation: Violation, zone_polygon_px: np.ndarr
     if not cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
         raise OSError(f"camera {frame.camera_id}: could not write evidence {path}")
     return path
+
+
+@dataclass
+class EvidenceWrites:
+    """One camera's snapshot writes: `write` returns None instead of raising when the folder cannot
+    take the picture (disk full, a mount gone), so the violation goes on without it. The first
+    failure after a success is logged as an ERROR, the rest of that burst not, so a full disk
+    does not flood the log at the frame rate; the first success after it is logged too.
+    """
+
+    failing: bool = False
+
+    def write(self, frame: Frame, violation: Violation, zone_polygon_px: np.ndarray | None, out_dir: Path,
+              tz: tzinfo = UTC) -> Path | None:
+        try:
+            path = write_evidence(frame, violation, zone_polygon_px, out_dir, tz)
+        except Exception as exc:  # noqa: BLE001 - whatever breaks the picture, the incident goes on
+            if not self.failing:
+                self.failing = True
+                log.error("camera %s: evidence snapshots cannot be written to %s (%s); incidents are stored "
+                          "and sent without a snapshot until writes work again", frame.camera_id, out_dir,
+                          describe(exc))
+            return None
+        if self.failing:
+            self.failing = False
+            log.info("camera %s: evidence snapshots are written to %s again", frame.camera_id, out_dir)
+        return path
+

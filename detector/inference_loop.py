@@ -15,7 +15,7 @@ from pathlib import Path
 from detector.backends import Backend
 from detector.detections import Detections
 from detector.engine import RuleEngine
-from detector.evidence import write_evidence
+from detector.evidence import EvidenceWrites
 from detector.tracker import CameraTracker
 from detector.verification import PresenceResult, Verifier
 from detector.violation import Violation
@@ -30,15 +30,18 @@ POLL_TIMEOUT_S = 0.5  # longest wait for a frame before looking at `stop` again
 
 @dataclass
 class CameraDetectorState:
-    """What the detector keeps per camera: its tracker and its rule engine (zones and rules)."""
+    """What the detector keeps per camera: its tracker, its rule engine (zones and rules) and
+    whether its snapshot writes are failing."""
 
     tracker: CameraTracker
     engine: RuleEngine
     frame_size: tuple[int, int] | None = None
+    evidence: EvidenceWrites = field(default_factory=EvidenceWrites)
 
     def process(self, frame: Frame, detections: Detections, evidence_dir: Path | None = None,
                 tz: tzinfo = UTC) -> list[Violation]:
-        """Track, apply the rules, and snapshot each violation when `evidence_dir` is given."""
+        """Track, apply the rules, and snapshot each violation when `evidence_dir` is given; a
+        violation whose snapshot cannot be written keeps `snapshot` None (see EvidenceWrites)."""
         size = (frame.width, frame.height)
         if self.frame_size is not None and size != self.frame_size:
             # Tracks in the old picture's pixels would not match; rules remember objects in
@@ -51,7 +54,7 @@ class CameraDetectorState:
         violations = self.engine.evaluate(frame.ts, tracked, (frame.width, frame.height))
         if evidence_dir is None:
             return violations
-        return [replace(v, snapshot=write_evidence(
+        return [replace(v, snapshot=self.evidence.write(
             frame, v, self.engine.zone(v.zone).pixel_polygon(frame.width, frame.height), evidence_dir, tz))
             for v in violations]
 
@@ -61,6 +64,7 @@ class CameraStats:
     frames: int = 0
     violations: int = 0
     errors: int = 0
+    evidence_failures: int = 0  # violations handed on without their snapshot
 
 
 @dataclass
@@ -75,6 +79,10 @@ class LoopStats:
     @property
     def frames(self) -> int:
         return sum(c.frames for c in self.cameras.values())
+
+    @property
+    def evidence_failures(self) -> int:
+        return sum(c.evidence_failures for c in self.cameras.values())
 
 
 def detect_stream(backend: Backend, frames: Iterable[Frame], state: CameraDetectorState,
@@ -92,8 +100,9 @@ class InferenceLoop(ThreadRole):
     `max_wait_ms` for more once one is ready), runs the backend once, then each camera's tracker,
     rules and evidence, and calls `on_violation(violation, frame)`.
 
-    One camera's failure (rules, evidence, the callback) is logged with its id and costs that
-    frame only; a failed inference costs that batch only. Stops when `stop` is set or the slots
+    One camera's failure (rules, the callback) is logged with its id and costs that frame only; a
+    failed inference costs that batch only; a snapshot that cannot be written costs only the
+    snapshot (the violation goes on with `snapshot` None, counted in `stats`). Stops when `stop` is set or the slots
     are closed and drained.
 
     >>> loop = InferenceLoop(backend, slots, cameras, on_violation, stop)  # doctest: +SKIP
@@ -187,6 +196,8 @@ class InferenceLoop(ThreadRole):
             return
         for violation in violations:
             stats.violations += 1
+            if self.evidence_dir is not None and violation.snapshot is None:
+                stats.evidence_failures += 1
             try:
                 self.on_violation(violation, frame)
             except Exception:
