@@ -32,7 +32,9 @@ def default_inbox(site: Site, worker_id: str) -> Path:
 
 
 def run(args: argparse.Namespace, site: Site) -> int:
-    console = Console(highlight=False)
+    # No markup or emoji codes: names, notes and ids are data ("东门 [/]" would end a style that was
+    # never opened and crash every listing); colour comes from `style=` only.
+    console = Console(highlight=False, markup=False, emoji=False)
     worker = next((w for w in site.config.workers if w.id == args.worker_id), None)
     if worker is None:
         console.print(f"error: {site.file}: workers: no worker {args.worker_id!r}", style="red")
