@@ -91,7 +91,11 @@ def interactive(client: WorkerClient, inbox: WorkerInbox, site: Site, console: C
             line = input("> ").strip()
         except EOFError:
             return 0
-        words = shlex.split(line) if line else ["inbox"]
+        try:
+            words = shlex.split(line) if line else ["inbox"]
+        except ValueError as exc:  # an unbalanced quote
+            console.print(f"cannot read that line: {exc}; close the quote or leave it out", style="yellow")
+            continue
         command, rest = words[0].lower(), words[1:]
         try:
             if command in ("quit", "exit", "q"):

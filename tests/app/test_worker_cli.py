@@ -3,6 +3,7 @@ named and whatever is typed, it shows the inbox and keeps going, never a traceba
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -72,3 +73,15 @@ def test_names_holding_rich_markup_are_shown_as_written(worker_site: tuple[Path,
         out = capsys.readouterr().out
         assert "[/]" in out and "[bold]" in out and "gate[/]" in out, out
 
+
+def test_interactive_mode_explains_bad_input_and_goes_on(worker_site: tuple[Path, Topology], tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    site, topology = worker_site
+    send_alert(topology, "东门", "gate")
+    typed = 'accept "1 on my way\naccept [/]\nresolve [bold] done\nquit\n'  # unbalanced quote, then markup
+    monkeypatch.setattr("sys.stdin", io.StringIO(typed))
+    assert worker(site, tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "cannot read that line: No closing quotation" in out, out
+    assert "no single incident matches '[/]'" in out and "'[bold]'" in out, out
