@@ -37,9 +37,9 @@ def upgrade_to_head(url: str) -> None:
             if sqlite:
                 # SQLite alters a table by copying it and dropping the old one; with foreign keys
                 # on, that drop would cascade to the rows referring to it (the audit trail). The
-                # pragma only takes effect outside a transaction, hence the commit before begin.
-                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-                connection.commit()
+                # pragma only takes effect outside a transaction, and every transaction of the
+                # engine begins at once (routing.db), so it goes to the driver's connection.
+                connection.connection.cursor().execute("PRAGMA foreign_keys=OFF")
             with connection.begin():
                 if connection.dialect.name == "postgresql":
                     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
@@ -47,6 +47,6 @@ def upgrade_to_head(url: str) -> None:
                 if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
                     raise RuntimeError(f"{redact_url(url)}: the migrated database breaks a foreign key")
             if sqlite:
-                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.connection.cursor().execute("PRAGMA foreign_keys=ON")
     finally:
         engine.dispose()
