@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -18,15 +19,13 @@ from streams.source import CameraReader
 from tests.helpers.rtsp import RtspServer, RtspViewer
 from tests.streams.conftest import FIRST_WIDTH, SECOND_WIDTH
 from tests.streams.pictures import assert_served_pictures, reference_pictures
-from tests.streams.readers import READ_TIMEOUT_S, Recorder, rtsp_camera, running
+from tests.streams.readers import OFFLINE_AFTER_S, READ_TIMEOUT_S, Recorder, rtsp_camera, running
 
 pytestmark = pytest.mark.integration
 
 CONNECTING, ONLINE, STALLED, OFFLINE = (CameraState.CONNECTING, CameraState.ONLINE, CameraState.STALLED,
                                         CameraState.OFFLINE)
 SCHEDULING_SLACK_S = 1.5  # threads wake late on a loaded machine
-BASELINE_S = 4.0  # the healthy camera's frame rate before the fault, to compare with
-MIN_RATE_RATIO = 0.5  # generous: the machine is shared and noisy
 RECOVERY_TIMEOUT_S = 30.0
 
 
@@ -64,21 +63,22 @@ class Outage:
 
 
 def wait_for_baseline(faulty: Recorder, healthy: Recorder) -> None:
-    """Both cameras deliver, the healthy one long enough to measure its rate before the fault."""
+    """Both cameras deliver before the fault."""
     faulty.wait_frames(3, timeout_s=20)
-    healthy.wait_for(lambda: healthy.frames[-1].ts - healthy.frames[0].ts >= BASELINE_S + 0.5,
-                     timeout_s=BASELINE_S + 10, what="a baseline of the healthy camera")
+    healthy.wait_frames(len(healthy.frames) + 3, timeout_s=20)
 
 
-def rate(frames: list[Frame], start: float, end: float) -> float:
-    return sum(start <= f.ts < end for f in frames) / (end - start)
+def longest_gap(frames: list[Frame], start: float, end: float) -> float:
+    """The longest time in [start, end] without a frame."""
+    times = [start, *(f.ts for f in frames if start < f.ts < end), end]
+    return max(later - earlier for earlier, later in pairwise(times))
 
 
 def assert_one_outage(outage: Outage, healthy: Recorder, references: dict[tuple[int, int], np.ndarray],
                       stalled_first: bool) -> HealthEvent:
     """One OFFLINE and one ONLINE (a STALLED before a stall), OFFLINE within the configured bound
     of the last picture, under one connection attempt per second, only served pictures in the
-    mailbox, the first of each connection a keyframe, and the healthy camera at its usual rate."""
+    mailbox, the first of each connection a keyframe, and the healthy camera delivering throughout."""
     rec, bound_s = outage.rec, outage.reader.settings.offline_after_s
     assert rec.states == [CONNECTING, ONLINE, *([STALLED] if stalled_first else []), OFFLINE, ONLINE]
     offline, back = rec.event(OFFLINE), rec.event(ONLINE, 2)
@@ -90,9 +90,10 @@ def assert_one_outage(outage: Outage, healthy: Recorder, references: dict[tuple[
     assert_served_pictures(rec.frames, references)
     for event in (rec.event(ONLINE), back):
         assert next(f for f in rec.frames if f.ts >= event.ts).keyframe, "a connection began before a keyframe"
-    before = rate(healthy.frames, last_picture - BASELINE_S, last_picture)
-    during = rate(healthy.frames, last_picture, back.ts)
-    assert during >= MIN_RATE_RATIO * before, f"healthy camera {during:.1f} frames/s during, {before:.1f} before"
+    # Unaffected by the fault: no health event of its own and never so long without a picture that it would
+    # count as offline (a frame rate compared with the one before would measure the machine's load too).
+    assert healthy.states == [CONNECTING, ONLINE], healthy.states
+    assert longest_gap(healthy.frames, last_picture, back.ts) < OFFLINE_AFTER_S, "the healthy camera stalled"
     return offline
 
 
