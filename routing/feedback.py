@@ -3,15 +3,30 @@ checks a message must pass before it may move an incident."""
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 import pika
-from pydantic import AwareDatetime, Field, ValidationError
+from pydantic import AfterValidator, AwareDatetime, Field, ValidationError
 
 from routing.alert import SCHEMA_VERSION, FrozenMessage
 from routing.schema import IncidentAction
 from routing.topology import ID_PATTERN, Topology
+
+_MESSAGE_ID = re.compile(ID_PATTERN)  # stored as the de-duplication key, a VARCHAR(64)
+# C0 and C1 controls but tab and line breaks: PostgreSQL refuses NUL in text, and escapes rewrite terminals.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _no_control_characters(text: str) -> str:
+    found = _CONTROL.search(text)
+    if found:
+        raise ValueError(f"holds control character U+{ord(found.group()):04X}")
+    return text
+
+
+Note = Annotated[str, Field(max_length=2000), AfterValidator(_no_control_characters)]
 
 
 class FeedbackAction(StrEnum):
@@ -28,10 +43,10 @@ class Feedback(FrozenMessage):
     `worker.<id>`, a fresh `message_id` and `user_id` = the worker's RabbitMQ user."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    incident_id: str = Field(min_length=1, max_length=36)
+    incident_id: str = Field(max_length=36, pattern=ID_PATTERN)
     worker_id: str = Field(pattern=ID_PATTERN)
     action: FeedbackAction
-    note: str | None = Field(None, max_length=2000)
+    note: Note | None = None
     at: AwareDatetime = Field(description="when the worker acted, by their device's clock")
 
 
@@ -54,6 +69,9 @@ def parse_feedback(properties: pika.BasicProperties, body: bytes, topology: Topo
     """
     if not properties.message_id:
         raise FeedbackRejected("no_message_id", "no message_id: feedback cannot be de-duplicated")
+    if not _MESSAGE_ID.fullmatch(properties.message_id):
+        raise FeedbackRejected("bad_message_id", f"message_id of {len(properties.message_id)} characters is not "
+                                                 "1-64 letters, digits and _ . : -")
     try:
         feedback = Feedback.model_validate_json(body)
     except ValidationError as exc:

@@ -3,10 +3,11 @@
 Its own thread and pika connection. Each message is applied and recorded as processed in one
 database transaction, and acknowledged only after that commit: a redelivered copy is acknowledged
 without effect (de-duplication by `message_id`). A message that fails validation or authorisation
-is republished to the dead-letter exchange with its reason and acknowledged; one that crashes the
-consumer is requeued, and the quorum queue dead-letters it after its delivery limit. While the
-database is away, the message in hand waits (heartbeats kept), so a database outage neither loses
-feedback nor burns its delivery count.
+is republished to the dead-letter exchange with its reason and acknowledged, and so is one whose
+write the database refuses as data (a value too long, a constraint): it must not block the
+messages behind it. One that crashes the consumer is requeued, and the quorum queue dead-letters
+it after its delivery limit. While the database is away, the message in hand waits (heartbeats
+kept), so a database outage neither loses feedback nor burns its delivery count.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from routing import store
 from routing.amqp import TlsFiles
 from routing.broker_client import BrokerClient
 from routing.closed_loop import ClosedLoop
+from routing.db_errors import data_refusal
 from routing.dispatch import utc_now
 from routing.feedback import Feedback, FeedbackRejected, parse_feedback
 from routing.lifecycle import TransitionRefused, already_done
@@ -134,13 +136,25 @@ class FeedbackConsumer(BrokerClient):
 
     def _apply_until_stored(self, connection: BlockingConnection, feedback: Feedback,
                             message_id: str) -> tuple[Outcome, IncidentStatus | None]:
-        """Apply in one transaction; while the database is away, wait and try again (until stopped)."""
+        """Apply in one transaction; while the database is away, wait and try again (until stopped).
+
+        A write refused as data is tried once more at once: a copy of this message that another
+        consumer committed meanwhile is refused as a duplicate key, and is a duplicate on the second
+        try. Refused twice, the message is rejected.
+        """
+        refused_before = False
         while True:
             try:
                 result = self._apply(feedback, message_id)
                 self._db_backoff.reset()
                 return result
             except SQLAlchemyError as exc:
+                refusal = data_refusal(exc)
+                if refusal is not None:
+                    if refused_before:
+                        raise FeedbackRejected("refused_by_database", f"the database refused it: {refusal}") from None
+                    refused_before = True
+                    continue
                 if self._stop.is_set():
                     raise
                 self._wait_for_database(connection, exc, f"feedback {message_id}")

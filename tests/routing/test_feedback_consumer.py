@@ -23,7 +23,7 @@ from routing.closed_loop import ClosedLoop
 from routing.feedback import Feedback, FeedbackAction
 from routing.feedback_consumer import REASON_HEADER, FeedbackConsumer, Outcome
 from routing.relay import OutboxRelay
-from routing.schema import Incident, IncidentEvent, IncidentStatus
+from routing.schema import Incident, IncidentAction, IncidentEvent, IncidentStatus
 from routing.topology import Topology, declare_topology, delete_topology
 from tests.conftest import AMQP_URL
 from tests.routing.helpers import make_dispatcher, make_loop, make_topology, violation, wait_until
@@ -219,3 +219,74 @@ def test_a_poison_message_is_dead_lettered_after_the_delivery_limit(
     assert wait_until(lambda: status(sessions, healthy) is Status.ACCEPTED)
     assert status(sessions, poisoned) is Status.DISPATCHED
     assert pipeline.consumer.stats.requeued >= 3
+
+
+def raw_feedback(incident_id: str, **fields: object) -> bytes:
+    """A feedback body written by hand, as a client other than ours could send it."""
+    message = {"schema_version": 1, "incident_id": incident_id, "worker_id": "w-day", "action": "accept",
+               "note": None, "at": datetime.now(UTC).isoformat()}
+    return json.dumps(message | fields).encode()
+
+
+def test_values_the_database_would_refuse_are_dead_lettered_and_what_follows_is_applied(
+        sessions: sessionmaker[Session], pipeline_factory: Callable[..., Pipeline], amqp_channel: Channel) -> None:
+    """PostgreSQL refuses a message_id longer than its column and a NUL in text; each such message
+    must be refused on its own, not taken for a database outage that blocks every message after it."""
+    pipeline = pipeline_factory()
+    topology = pipeline.consumer._topology
+    mine = pipeline.dispatcher.dispatch(violation()).incident_id
+    control = "note: Value error, holds control character"
+    poisoned = [
+        (raw_feedback(mine), "m" * 65, "message_id"),
+        (raw_feedback(mine, note="on my\x00way"), str(uuid.uuid4()), f"{control} U+0000"),
+        (raw_feedback(mine[:35] + "\x00"), str(uuid.uuid4()), "incident_id"),
+        (raw_feedback(mine, note="\x1b[2Jcleared"), str(uuid.uuid4()), f"{control} U+001B"),
+    ]
+    for body, message_id, _ in poisoned:
+        publish(amqp_channel, topology, body, message_id)
+    publish(amqp_channel, topology, raw_feedback(mine, note="two bikes\nmoved"), str(uuid.uuid4()))
+
+    letters = dead_letters(amqp_channel, topology, len(poisoned))
+    for (_, message_id, expected), letter in zip(poisoned, letters, strict=True):
+        assert letter.message_id == message_id and expected in letter.headers[REASON_HEADER]
+    assert wait_until(lambda: status(sessions, mine) is Status.ACCEPTED)
+    assert pipeline.consumer.stats.rejected == {"bad_message_id": 1, "invalid": 3}
+
+
+class RefusedWriteLoop(ClosedLoop):
+    """A closed loop that, for one incident, writes a row the database refuses as data: a fault no
+    check of the message can foresee."""
+
+    poison: set[str] = set()
+    bad_row: dict[str, Any] = {}
+
+    def act(self, session: Session, incident: Incident, action: IncidentAction, actor: str, at: datetime,
+            note: str | None = None) -> IncidentStatus:
+        if incident.id in self.poison:
+            row = {"incident_id": incident.id, "action": action, "to_status": incident.status, "actor": actor,
+                   "at": at}
+            session.add(IncidentEvent(**(row | self.bad_row)))
+        return super().act(session, incident, action, actor, at, note)
+
+
+@pytest.mark.parametrize("bad_row", [{"to_status": None}, {"actor": "x" * 65}], ids=["not-null", "too-long"])
+def test_a_write_the_database_refuses_is_dead_lettered_and_what_follows_is_applied(
+        sessions: sessionmaker[Session], pipeline_factory: Callable[..., Pipeline], amqp_channel: Channel,
+        bad_row: dict[str, Any]) -> None:
+    if "actor" in bad_row and sessions.kw["bind"].dialect.name == "sqlite":
+        pytest.skip("SQLite does not enforce VARCHAR lengths")
+    pipeline = pipeline_factory(loop_type=RefusedWriteLoop)
+    topology = pipeline.consumer._topology
+    poisoned = pipeline.dispatcher.dispatch(violation(track_id=1)).incident_id
+    healthy = pipeline.dispatcher.dispatch(violation(track_id=2)).incident_id
+    RefusedWriteLoop.poison, RefusedWriteLoop.bad_row = {poisoned}, bad_row
+    message_id = publish(amqp_channel, topology, feedback(poisoned), str(uuid.uuid4()))
+    publish(amqp_channel, topology, feedback(healthy), str(uuid.uuid4()))
+
+    [letter] = dead_letters(amqp_channel, topology, 1)
+    assert letter.message_id == message_id
+    assert letter.headers[REASON_HEADER].startswith("the database refused it: ")
+    assert wait_until(lambda: status(sessions, healthy) is Status.ACCEPTED)
+    assert status(sessions, poisoned) is Status.DISPATCHED
+    stats = pipeline.consumer.stats
+    assert stats.rejected == {"refused_by_database": 1} and stats.requeued == 0
