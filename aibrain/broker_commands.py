@@ -25,7 +25,7 @@ from routing.admin_http import ManagementApi
 from routing.amqp import connection_failure, connection_parameters, tls_context
 from routing.broker_access import family, pipeline_grant, worker_grant
 from routing.broker_admin import BrokerAdmin, BrokerAdminError
-from routing.provision import Account, MissingPassword, ProvisionReport, provision
+from routing.provision import Account, MissingPassword, ProvisionReport, UsersOfOtherVhosts, provision
 from routing.topology import Topology, declare_topology
 from streams.redact import redact_url
 
@@ -92,6 +92,9 @@ def provision_site(site: Site, admin: BrokerAdmin, credentials_out: Path | None)
     except MissingPassword as exc:
         raise ProvisionError(f"{exc}: set workers[].broker_password or give --credentials-out FILE "
                              "to generate passwords") from None
+    except UsersOfOtherVhosts as exc:
+        raise ProvisionError(f"{site.file}: {exc}. User names are broker-wide: give each site its own "
+                             "queue_prefix (and pipeline user), or remove those users' other permissions") from None
     declare_as_pipeline(site, broker_url, topology)
     print_report(site, topology, pipeline_user, report, passwords, credentials_out)
     return 0
@@ -138,6 +141,9 @@ def print_report(site: Site, topology: Topology, pipeline_user: str, report: Pro
               f"publishes to {topology.feedback_exchange} with key {topology.worker_routing_key(worker.id)}")
     for user in report.removed:
         print(f"  user {user} removed: no longer a worker of the site")
+    for user, vhosts in report.left.items():
+        print(f"  user {user} left: it has permissions on vhost {', '.join(vhosts)} too (another site's?); "
+              "only its permissions on this site's vhost removed")
     print(f"topology declared as {pipeline_user}")
     if credentials_out is not None:
         print(f"credentials of {len(passwords.in_file)} worker(s) written to {credentials_out} (mode 0600)")

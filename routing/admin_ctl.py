@@ -43,9 +43,18 @@ class Rabbitmqctl:
         listed = json.loads(self._run("list_users", "--formatter", "json"))
         return {user["user"]: tuple(user["tags"]) for user in listed}
 
+    def _vhosts(self) -> list[str]:
+        return [entry["name"] for entry in json.loads(self._run("list_vhosts", "name", "--formatter", "json"))]
+
+    def user_vhosts(self) -> dict[str, frozenset[str]]:
+        vhosts: dict[str, set[str]] = {}
+        for vhost in self._vhosts():
+            for entry in json.loads(self._run("list_permissions", "-p", vhost, "--formatter", "json")):
+                vhosts.setdefault(entry["user"], set()).add(vhost)
+        return {user: frozenset(names) for user, names in vhosts.items()}
+
     def ensure_vhost(self, vhost: str) -> None:
-        listed = json.loads(self._run("list_vhosts", "name", "--formatter", "json"))
-        if vhost not in {entry["name"] for entry in listed}:
+        if vhost not in self._vhosts():
             self._run("add_vhost", vhost)
 
     def add_user(self, user: str, password: str) -> None:
@@ -64,3 +73,7 @@ class Rabbitmqctl:
         if grant.topic is not None:
             self._run("set_topic_permissions", "-p", vhost, grant.user, grant.topic.exchange, grant.topic.write,
                       grant.topic.read)
+
+    def revoke(self, vhost: str, user: str) -> None:
+        self._run("clear_topic_permissions", "-p", vhost, user)
+        self._run("clear_permissions", "-p", vhost, user)

@@ -56,6 +56,12 @@ class ManagementApi:
     def users(self) -> dict[str, tuple[str, ...]]:
         return {user["name"]: tuple(_tags(user["tags"])) for user in self.request("GET", "/api/users")}
 
+    def user_vhosts(self) -> dict[str, frozenset[str]]:
+        vhosts: dict[str, set[str]] = {}
+        for entry in self.request("GET", "/api/permissions"):
+            vhosts.setdefault(entry["user"], set()).add(entry["vhost"])
+        return {user: frozenset(names) for user, names in vhosts.items()}
+
     def ensure_vhost(self, vhost: str) -> None:
         if vhost not in {entry["name"] for entry in self.request("GET", "/api/vhosts")}:
             self.request("PUT", f"/api/vhosts/{_segment(vhost)}")
@@ -79,6 +85,14 @@ class ManagementApi:
         if grant.topic is not None:
             self.request("PUT", f"/api/topic-permissions/{where}",
                          {"exchange": grant.topic.exchange, "write": grant.topic.write, "read": grant.topic.read})
+
+    def revoke(self, vhost: str, user: str) -> None:
+        where = f"{_segment(vhost)}/{_segment(user)}"
+        topics = self.request("GET", f"/api/users/{_segment(user)}/topic-permissions")
+        if any(entry["vhost"] == vhost for entry in topics):  # a DELETE of none answers 404
+            self.request("DELETE", f"/api/topic-permissions/{where}")
+        self.request("DELETE", f"/api/permissions/{where}")
+
 
 
 def _tags(value: str | list[str]) -> list[str]:

@@ -20,6 +20,10 @@ class BrokerAdmin(Protocol):
         """Every user's name and tags (e.g. `administrator`)."""
         ...
 
+    def user_vhosts(self) -> dict[str, frozenset[str]]:
+        """Every user with permissions somewhere, and the virtual hosts it has them on."""
+        ...
+
     def ensure_vhost(self, vhost: str) -> None: ...
 
     def add_user(self, user: str, password: str) -> None:
@@ -34,4 +38,8 @@ class BrokerAdmin(Protocol):
 
     def grant(self, vhost: str, grant: UserGrant) -> None:
         """Set the user's permissions (and topic permission, if any) on `vhost`, replacing earlier ones."""
+        ...
+
+    def revoke(self, vhost: str, user: str) -> None:
+        """Clear the user's permissions and topic permissions on `vhost`; those elsewhere stay."""
         ...

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pika
 import pika.exceptions
@@ -21,6 +22,7 @@ from pika.adapters.blocking_connection import BlockingChannel, BlockingConnectio
 
 from aibrain.broker_settings import url_as
 from configs.load import Site, load_site
+from routing.admin_ctl import Rabbitmqctl
 from routing.admin_http import ManagementApi
 from routing.amqp import TlsFiles, connection_parameters
 from routing.broker_admin import BrokerAdminError
@@ -44,24 +46,26 @@ def admin_api() -> ManagementApi:
 
 @dataclass
 class BrokerSite:
-    """Site files under a unique queue prefix; its pipeline user is `<prefix>-pipeline`."""
+    """Site files under a unique queue prefix, in `vhost`; its pipeline user is `<prefix>-<pipeline_name>`."""
 
     folder: Path
     prefix: str
+    vhost: str = "/"
+    pipeline_name: str = "pipeline"
 
     @property
     def pipeline_user(self) -> str:
-        return f"{self.prefix}-pipeline"
+        return f"{self.prefix}-{self.pipeline_name}"
 
     @property
     def pipeline_password(self) -> str:
-        return f"pipeline-secret-{self.prefix}"
+        return f"{self.pipeline_name}-secret-{self.prefix}"
 
     def write(self, workers: dict[str, str | None], *, broker_url: str = AMQP_URL,
               broker_tls: dict[str, str] | None = None) -> Site:
         """A site with these workers (id -> broker_password or None) and the pipeline's user."""
         settings: dict[str, Any] = {
-            "broker": url_as(broker_url, self.pipeline_user, self.pipeline_password),
+            "broker": in_vhost(url_as(broker_url, self.pipeline_user, self.pipeline_password), self.vhost),
             "queue_prefix": self.prefix,
             "grids": "grids.geojson",
             "workers": [{"id": worker_id, "name": worker_id, "grids": ["G-01", "G-02"],
@@ -78,6 +82,11 @@ class BrokerSite:
         path = self.folder / "site.yaml"
         path.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
         return load_site(path)
+
+
+def in_vhost(url: str, vhost: str) -> str:
+    """The AMQP URL with another virtual host."""
+    return urlunsplit(urlsplit(url)._replace(path="/" + quote(vhost, safe="")))
 
 
 def cleanup(api: ManagementApi, broker: BrokerSite) -> None:
@@ -112,6 +121,24 @@ def module_broker_site(admin_api: ManagementApi, tmp_path_factory: pytest.TempPa
 
 def connect(url: str, tls: TlsFiles | None = None) -> BlockingConnection:
     return pika.BlockingConnection(connection_parameters(url, tls=tls))
+
+
+def can_log_in(url: str) -> bool:
+    try:
+        connect(url).close()
+    except pika.exceptions.ProbableAuthenticationError:
+        return False
+    return True
+
+
+def rabbitmqctl() -> Rabbitmqctl:
+    """A working rabbitmqctl: installed, and allowed to talk to the node (its Erlang cookie)."""
+    try:
+        ctl = Rabbitmqctl()
+        ctl.users()
+    except BrokerAdminError as exc:
+        unavailable("rabbitmqctl", exc)  # skips, or fails under CI
+    return ctl
 
 
 def refusal(connection: BlockingConnection, action: Callable[[BlockingChannel], object]) -> tuple[int, str]:

@@ -10,19 +10,16 @@ import subprocess
 import sys
 from urllib.parse import quote, urlsplit
 
-import pika.exceptions
 import pytest
 
 from aibrain.broker_commands import ProvisionError, provision_site
 from aibrain.broker_settings import site_topology, url_as
 from aibrain.credentials_file import read_passwords
 from configs.load import Site
-from routing.admin_ctl import Rabbitmqctl
 from routing.admin_http import ManagementApi
 from routing.broker_access import Permissions, TopicPermission, UserGrant, pipeline_grant, worker_grant
 from routing.broker_admin import BrokerAdmin, BrokerAdminError
-from tests.broker.conftest import ADMIN_URL, BrokerSite, connect
-from tests.conftest import unavailable
+from tests.broker.conftest import ADMIN_URL, BrokerSite, can_log_in, rabbitmqctl
 
 
 def granted(api: ManagementApi, vhost: str, user: str) -> UserGrant:
@@ -39,24 +36,6 @@ def expected_grants(site: Site) -> list[UserGrant]:
     topology = site_topology(site)
     return [pipeline_grant(topology, f"{site.config.queue_prefix}-pipeline"),
             *(worker_grant(topology, worker.id) for worker in site.config.workers)]
-
-
-def can_log_in(url: str) -> bool:
-    try:
-        connect(url).close()
-    except pika.exceptions.ProbableAuthenticationError:
-        return False
-    return True
-
-
-def rabbitmqctl() -> Rabbitmqctl:
-    """A working rabbitmqctl: installed, and allowed to talk to the node (its Erlang cookie)."""
-    try:
-        ctl = Rabbitmqctl()
-        ctl.users()
-    except BrokerAdminError as exc:
-        unavailable("rabbitmqctl", exc)  # skips, or fails under CI
-    return ctl
 
 
 @pytest.mark.parametrize("backend", ["management API", "rabbitmqctl"])
