@@ -7,8 +7,9 @@
     <prefix>.unassigned         fallback queue (name configurable), bound with `unassigned`
     <prefix>.command-centre     bound with `#`: sees every alert, update and escalation
     <prefix>.feedback           topic exchange for workers' accept / resolve, keyed `worker.<id>`
-    <prefix>.pipeline.feedback  quorum queue bound to it with `worker.*`, consumed by the pipeline
-                                (a name apart from the exchange's, so permissions can tell them apart)
+    <prefix>.pipeline.feedback  quorum queue bound to it with `worker.#` (an id may hold dots, and
+                                `*` matches one word only), consumed by the pipeline (a name apart
+                                from the exchange's, so permissions can tell them apart)
     <prefix>.dead-letter        fanout exchange + queue: messages redelivered too often, and
                                 feedback the pipeline rejected (header `x-aibrain-reason`)
 
@@ -23,9 +24,12 @@ from typing import Any
 
 from pika.adapters.blocking_connection import BlockingChannel
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"  # no `*`/`#`: they would be wildcards in a routing key
+# No `*`/`#`: they would be wildcards in a binding. A dot splits a routing key into words; bindings
+# with a whole id match it exactly, and each worker's topic permission allows only their own key.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 _SAFE_ID = re.compile(ID_PATTERN)
 FALLBACK_ROUTING_KEY = "unassigned"
+FEEDBACK_BINDING = "worker.#"  # every worker's key, `worker.<id>`, dotted ids included
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +121,7 @@ class Topology:
 
 
 def _check_id(name: str) -> str:
-    if not _SAFE_ID.match(name):
+    if not _SAFE_ID.fullmatch(name):  # not match: its `$` would let a trailing newline through
         raise ValueError(f"id {name!r} cannot name a queue: use letters, digits and _ . : -")
     return name
 
@@ -135,7 +139,7 @@ def declare_topology(channel: BlockingChannel, topology: Topology) -> None:
 
     channel.exchange_declare(topology.feedback_exchange, exchange_type="topic", durable=True)
     channel.queue_declare(topology.feedback_queue, durable=True, arguments=topology.queue_arguments)
-    channel.queue_bind(topology.feedback_queue, topology.feedback_exchange, routing_key="worker.*")
+    channel.queue_bind(topology.feedback_queue, topology.feedback_exchange, routing_key=FEEDBACK_BINDING)
 
 
 def delete_topology(channel: BlockingChannel, topology: Topology) -> None:

@@ -70,9 +70,9 @@ LABELS = {"non_motor_parking": "非机动车乱停放", "motor_parking": "机动
 
 
 def make_dispatcher(sessions: sessionmaker[Session], topology: Topology,
-                    wake: Callable[[], None] | None = None) -> Dispatcher:
-    return Dispatcher(sessions, make_roster(), ZONE_GRIDS, make_grids(), CAMERAS, LIMITS, topology,
-                      SHANGHAI, wake=wake, labels=LABELS)
+                    wake: Callable[[], None] | None = None, roster: Roster | None = None) -> Dispatcher:
+    return Dispatcher(sessions, make_roster() if roster is None else roster, ZONE_GRIDS, make_grids(), CAMERAS,
+                      LIMITS, topology, SHANGHAI, wake=wake, labels=LABELS)
 
 
 def violation(camera_id: str = "cam-01", zone: str = "sidewalk", confirmed_at: datetime = DAYTIME,
