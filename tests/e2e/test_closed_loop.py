@@ -9,135 +9,16 @@ of the grid's escalation chain is told. An accept limit missed escalates once, t
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import subprocess
-import sys
-import urllib.request
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-import pika
 import pytest
-import yaml
-from sqlalchemy import select
 
-from detector.onnx_backend import OnnxBackend
-from routing.db import make_engine, session_factory
-from routing.schema import Incident, IncidentEvent
-from routing.topology import Topology, delete_topology
-from tests.conftest import AMQP_URL
-from tests.e2e.broker import drain, wait_for_queue, wait_until
-from tests.e2e.site import write_grids
-from tests.helpers.media import make_still_clip, paint_out, read_image
-from tests.helpers.rtsp import RtspServer, free_port
+from tests.e2e.broker import drain, wait_until
+from tests.e2e.loop_site import Site, start
+from tests.helpers.rtsp import RtspServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-
-GATE_ZONE = [[0.0, 0.5], [1.0, 0.5], [1.0, 1.0], [0.0, 1.0]]
-CHAIN = ["leader-g01", "street-centre"]
-
-
-@pytest.fixture(scope="module")
-def clips(tmp_path_factory: pytest.TempPathFactory, shared_bike_still: Path, yolo_onnx: Path) -> dict[str, Path]:
-    """The parked bikes, and the same pavement with every bike painted out (the detector finds none)."""
-    folder = tmp_path_factory.mktemp("loop-clips")
-    backend = OnnxBackend(yolo_onnx)
-    detections = backend.detect([read_image(shared_bike_still)])[0]
-    bikes = detections.select(np.isin(detections.class_id, [1, 3]) & (detections.confidence >= 0.1))
-    empty_still = paint_out(shared_bike_still, [tuple(box) for box in bikes.xyxy.tolist()], folder / "empty.png")
-    empty = backend.detect([read_image(empty_still)])[0]
-    assert not np.isin(empty.class_id, [1, 3]).any(), "the painted-out pavement must hold no bike"
-    return {"bikes": make_still_clip(shared_bike_still, folder / "bikes.mp4", seconds=60),
-            "empty": make_still_clip(empty_still, folder / "empty.mp4", seconds=60)}
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    name = f"loop{uuid.uuid4().hex[:8]}"
-    yield name
-    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-    delete_topology(connection.channel(), Topology(prefix=name, worker_ids=("w-001",), escalation_targets=tuple(CHAIN)))
-    connection.close()
-
-
-class Site:
-    """A one-camera site, `aibrain run` on it, and `aibrain worker` for w-001."""
-
-    def __init__(self, folder: Path, camera_url: str, model: Path, prefix: str, accept_within_min: float) -> None:
-        self.folder, self.prefix = folder, prefix
-        self.database = f"sqlite:///{folder / 'aibrain.db'}"
-        write_grids(folder / "grids.geojson")
-        config = {
-            "database": self.database, "broker": AMQP_URL, "queue_prefix": prefix, "evidence_dir": "evidence",
-            "model": str(model), "grids": "grids.geojson",
-            "workers": [{"id": "w-001", "name": "张伟", "grids": ["G-01", "G-02"], "shifts": ["Mon-Sun 00:00-24:00"]}],
-            "cameras": [{"id": "cam-01", "name": "汇丰购物广场东门", "url": camera_url, "detect_fps": 2,
-                         "decode": "keyframes", "open_timeout_s": 5, "read_timeout_s": 5, "reconnect_max_s": 2,
-                         "zones": [{"name": "gate-sidewalk", "grid": "G-01", "tags": ["no_parking_non_motor"],
-                                    "polygon": GATE_ZONE}]}],
-            "rules": [{"kind": "non_motor_parking", "zone_tags": ["no_parking_non_motor"], "dwell_s": 6,
-                       "accept_within_min": accept_within_min, "resolve_within_min": 60}],
-            "escalation": {"grids": {"G-01": CHAIN}, "default": ["street-centre"], "check_every_s": 1},
-            "verification": {"look_s": 3, "min_frames": 3, "give_up_s": 60, "retry_s": 30},
-            "metrics_port": free_port(),
-        }
-        self.metrics_url = f"http://127.0.0.1:{config['metrics_port']}/metrics"
-        self.file = folder / "site.yaml"
-        self.file.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-        self.inbox = folder / "w-001-inbox.json"
-
-    def worker(self, *command: str, stdin: str | None = None) -> str:
-        done = subprocess.run([sys.executable, "-m", "aibrain", "worker", "--id", "w-001", "--config", str(self.file),
-                               "--inbox", str(self.inbox), *command], input=stdin, capture_output=True, text=True,
-                              timeout=60, env=os.environ | {"COLUMNS": "200"})
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
-
-    def open_incidents(self) -> dict[str, dict]:
-        self.worker("inbox")
-        entries = json.loads(self.inbox.read_text(encoding="utf-8"))["entries"]
-        return {key: entry for key, entry in entries.items() if entry["status"] != "verified"}
-
-    def incident(self) -> Incident:
-        with session_factory(make_engine(self.database))() as session:
-            return session.scalars(select(Incident)).one()
-
-    def trail(self) -> list[tuple[str, str]]:
-        with session_factory(make_engine(self.database))() as session:
-            events = session.scalars(select(IncidentEvent).order_by(IncidentEvent.id))
-            return [(e.action.value, e.actor) for e in events]
-
-    def queue(self, name: str) -> str:
-        return f"{self.prefix}.{name}"
-
-    def metrics(self) -> dict[str, float]:
-        """The Prometheus samples the run exposes, by name and labels."""
-        with urllib.request.urlopen(self.metrics_url, timeout=10) as response:
-            text = response.read().decode()
-        return {name: float(value) for name, value in (line.rsplit(" ", 1) for line in text.splitlines()
-                                                       if line and not line.startswith("#"))}
-
-
-@pytest.fixture
-def running(tmp_path: Path) -> Iterator[list[subprocess.Popen]]:
-    runs: list[subprocess.Popen] = []
-    yield runs
-    for run in runs:
-        run.send_signal(signal.SIGTERM)
-        assert run.wait(timeout=60) == 0, (tmp_path / "aibrain.log").read_text()[-3000:]
-
-
-def start(site: Site, runs: list[subprocess.Popen]) -> subprocess.Popen:
-    log = (site.folder / "aibrain.log").open("w")
-    run = subprocess.Popen([sys.executable, "-m", "aibrain", "run", "--config", str(site.file)], stdout=log,
-                           stderr=subprocess.STDOUT, env=os.environ | {"PYTHONUNBUFFERED": "1"})
-    runs.append(run)
-    wait_for_queue(site.queue("worker.w-001"), run, 60)
-    return run
 
 
 def test_resolved_and_moved_is_verified(tmp_path: Path, clips: dict[str, Path], yolo_onnx: Path, prefix: str,
