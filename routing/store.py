@@ -55,8 +55,18 @@ def mark_processed(session: Session, message_id: str, consumer: str, at: datetim
     return True
 
 
-def add_camera_event(session: Session, camera_id: str, state: CameraState, at: datetime, reason: str) -> None:
+def add_camera_event(session: Session, camera_id: str, state: CameraState, at: datetime, reason: str) -> bool:
+    """Record a camera's state change; False if it is stored already.
+
+    A change is its camera, state and instant: the same one handed over again (a retry after a
+    commit whose reply was lost, a replay of the intake's spool) is kept once.
+    """
+    stored = select(CameraEvent.id).where(CameraEvent.camera_id == camera_id, CameraEvent.state == state,
+                                          CameraEvent.at == at).limit(1)
+    if session.scalar(stored) is not None:
+        return False
     session.add(CameraEvent(camera_id=camera_id, state=state, at=at, reason=reason))
+    return True
 
 
 def unsent_messages(session: Session, limit: int, skip_ids: Collection[int] = ()) -> list[OutboxMessage]:

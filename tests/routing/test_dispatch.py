@@ -176,3 +176,14 @@ def test_a_commit_that_succeeded_but_reported_an_error_is_retried_into_one_incid
 
     assert failures == ["reported"] and intake.stats.write_retries == 1
     assert counts(sessions) == [1, 2, 1]
+
+
+def test_a_camera_event_handed_over_again_is_kept_once(sessions: sessionmaker[Session]) -> None:
+    dispatcher = make_dispatcher(sessions, TOPOLOGY)
+    offline = HealthEvent("cam-01", CameraState.OFFLINE, 1_717_380_000.25, "stream ended")
+    dispatcher.record_camera_event(offline)
+    dispatcher.record_camera_event(offline)
+    dispatcher.record_camera_event(HealthEvent("cam-01", CameraState.ONLINE, 1_717_380_000.25, ""))
+    dispatcher.record_camera_event(HealthEvent("cam-02", CameraState.OFFLINE, 1_717_380_000.25, "stream ended"))
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(CameraEvent)) == 3
