@@ -47,6 +47,14 @@ def sqlite_sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
         engine.dispose()
 
 
+def queue_depth(queue: str) -> int:
+    guest = connect(AMQP_URL)
+    try:
+        return guest.channel().queue_declare(queue, passive=True).method.message_count
+    finally:
+        guest.close()
+
+
 def test_a_worker_with_a_dotted_id_gets_alerts_and_their_feedback_is_applied(
         admin_api: ManagementApi, broker_site: BrokerSite, sqlite_sessions: sessionmaker[Session],
         tmp_path: Path) -> None:
@@ -78,7 +86,9 @@ def test_a_worker_with_a_dotted_id_gets_alerts_and_their_feedback_is_applied(
             assert incident is not None and incident.status is IncidentStatus.ACCEPTED
         assert not consumer.stats.rejected
 
-        # `worker.#` binds every key under `worker.`; the broker still lets w.001 publish only its own.
+        # `worker.#` binds every key under `worker.`; the broker still lets w.001 publish only its own,
+        # and alerts still go by exact key: none of w.001's reached worker w.
+        assert queue_depth(topology.worker_queue("w")) == 0
         as_worker = connect(worker_url)
         try:
             for key in ("worker.w", "worker.w.001.x", "worker"):
