@@ -68,7 +68,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from aibrain.live import run_live
 
     site = load_or_exit(args.config)
-    return run_live(site, shard=args.shard)
+    try:
+        return run_live(site, shard=args.shard)
+    except ConfigError as exc:  # found only when starting: the metrics port taken
+        exit_with_problems(exc.problems, args.config)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 import zlib
 from dataclasses import asdict, dataclass
 
@@ -12,7 +13,8 @@ import pika
 
 from aibrain import assemble
 from aibrain.broker_settings import broker_tls
-from aibrain.metrics import serve_metrics
+from aibrain.status_server import StatusServer, open_status_server
+from aibrain.supervisor import CHECK_EVERY_S, EXIT_ROLE_FAILED, Supervisor
 from aibrain.verification import VerificationCoordinator
 from configs.load import Site
 from configs.schema import CameraConfig
@@ -26,6 +28,7 @@ from routing.relay import OutboxRelay
 from routing.store import pending_count
 from streams.mailbox import LatestFrameSlots
 from streams.redact import redact_url
+from streams.role import ThreadRole
 from streams.source import CameraReader
 
 log = logging.getLogger(__name__)
@@ -79,6 +82,12 @@ class LiveRun:
             stop=self.stop, max_batch=detector.max_batch, max_wait_ms=detector.max_wait_ms,
             evidence_dir=site.path(site.config.evidence_dir), tz=site.config.tz,
             verifier=verifier, on_verdict=self.verification.on_verdict)
+        self.supervisor = Supervisor(self.roles())
+
+    def roles(self) -> list[ThreadRole]:
+        """Every role thread of the run, for the supervisor."""
+        brokers = [role for role in (self.relay, self.feedback) if role is not None]
+        return [self.intake, *brokers, self.watcher, self.verification, self.inference, *self.readers]
 
     def unsent_messages(self) -> int:
         with self.sessions() as session:
@@ -91,13 +100,9 @@ class LiveRun:
                 role.start()
         self.watcher.start()
         self.verification.start()
-        self.inference_thread = self.inference.start()
+        self.inference.start()
         for reader in self.readers:
             reader.start()
-        port = self.site.config.metrics_port
-        if port is not None:
-            serve_metrics(self, self.site.config.metrics_host, port)
-            log.info("metrics at http://%s:%d/metrics", self.site.config.metrics_host, port)
         broker = self.site.broker_url()
         log.info("running %d camera(s) with %s; alerts %s", len(self.readers), self.model.weights,
                  f"to {redact_url(broker)}" if broker else "kept in the outbox (no broker configured)")
@@ -117,7 +122,7 @@ class LiveRun:
         for reader in self.readers:
             reader.join(JOIN_TIMEOUT_S)
         self.slots.close()
-        self.inference_thread.join(JOIN_TIMEOUT_S)
+        self.inference.join(JOIN_TIMEOUT_S)
         self.intake.join(JOIN_TIMEOUT_S)
         for role in (self.verification, self.watcher, self.feedback, self.relay):
             if role is not None:
@@ -130,6 +135,16 @@ def run_live(site: Site, shard: tuple[int, int] = (0, 1)) -> int:
     if not cameras:
         log.error("shard %d/%d holds none of the site's %d cameras", *shard, len(site.config.cameras))
         return 1
+    # Bound before anything starts: a port in use stops the start here, with the field named.
+    status_server = open_status_server(site)
+    try:
+        return run_until_stopped(site, cameras, status_server)
+    finally:
+        if status_server is not None:
+            status_server.close()
+
+
+def run_until_stopped(site: Site, cameras: list[CameraConfig], status_server: StatusServer | None) -> int:
     upgrade_to_head(site.database_url())
     stop = threading.Event()
 
@@ -140,8 +155,23 @@ def run_live(site: Site, shard: tuple[int, int] = (0, 1)) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
     run = LiveRun(site, cameras, stop)
+    if status_server is not None:
+        status_server.attach(run)
+        log.info("metrics, /healthz and /readyz at http://%s:%d", site.config.metrics_host, status_server.port)
     run.start()
-    while not stop.wait(STATUS_EVERY_S):
-        run.log_status()
+    code = watch(run, stop)
     run.shutdown()
+    return code
+
+
+def watch(run: LiveRun, stop: threading.Event) -> int:
+    """Supervise the roles every CHECK_EVERY_S and log the status every STATUS_EVERY_S until `stop`;
+    EXIT_ROLE_FAILED as soon as a role keeps crashing (the process is then restarted whole)."""
+    next_status = time.monotonic() + STATUS_EVERY_S
+    while not stop.wait(CHECK_EVERY_S):
+        if not run.supervisor.check():
+            return EXIT_ROLE_FAILED
+        if time.monotonic() >= next_status:
+            next_status += STATUS_EVERY_S
+            run.log_status()
     return 0

@@ -1,5 +1,5 @@
 """Prometheus metrics of a live run, read from the roles' own counters at scrape time (the stages
-keep plain stats; only this module knows Prometheus)."""
+keep plain stats; only this module and aibrain.status_server, which serves it, know Prometheus)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from aibrain.supervisor import RoleState
 from streams.health import CameraState
 
 if TYPE_CHECKING:
@@ -42,6 +42,15 @@ class LiveRunCollector(Collector):
             dropped.add_metric([camera], run.slots.dropped(camera))
             online.add_metric([camera], 1.0 if reader.stats().state is CameraState.ONLINE else 0.0)
         yield from (frames, dropped, online, unusable, no_snapshot)
+        alive = GaugeMetricFamily("aibrain_role_alive", "1 while the role's thread runs (or finished by itself)",
+                                  labels=["role"])
+        restarts = CounterMetricFamily("aibrain_role_restarts", "role threads started again after a crash",
+                                       labels=["role"])
+        for role, state in run.supervisor.states().items():
+            alive.add_metric([role], 0.0 if state is RoleState.RESTARTING else 1.0)
+        for role, count in run.supervisor.restarts().items():
+            restarts.add_metric([role], count)
+        yield from (alive, restarts)
         yield _counter("aibrain_incidents", "incidents stored", run.intake.stats.incidents)
         yield _counter("aibrain_store_retries", "database writes retried", run.intake.stats.write_retries)
         yield _counter("aibrain_escalations", "escalations for missed limits", run.watcher.escalations)
@@ -75,11 +84,3 @@ def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily
 
 def _gauge(name: str, documentation: str, value: float | Callable[[], float]) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, value=value() if callable(value) else value)
-
-
-def serve_metrics(run: LiveRun, host: str, port: int) -> CollectorRegistry:
-    """Expose the run's metrics at http://host:port/metrics (a daemon thread of prometheus_client)."""
-    registry = CollectorRegistry()
-    registry.register(LiveRunCollector(run))
-    start_http_server(port, addr=host, registry=registry)
-    return registry

@@ -16,11 +16,14 @@ Mechanism (the contract scripts/chaos.py relies on):
    swallows it) inside that thread at its next Python instruction: the thread really ends, as
    if its loop had crashed. A thread blocked in a C call (a socket wait, a lock) takes it when
    the call returns; every role's blocking calls have timeouts of a second or so.
-4. The launcher logs one WARNING line on logger `chaos`:
+4. The launcher logs one WARNING line on logger `chaos` (so the line reads `... WARNING chaos: ...`):
        chaos: killed role thread <name>
    or, when no live thread has that name, `chaos: no live thread named <name>; threads: [...]`.
    The liveness supervisor (aibrain/supervisor.py) then logs the death and restarts the role
-   within 10 s, or ends the process with a non-zero exit when the role keeps dying.
+   within 10 s (`role <name> crashed (RoleKilled)`, then `role <name>: restarting (restart N)`),
+   or, when one role crashed more than 5 times within 10 minutes, ends the process with exit
+   status 3 (`aibrain.supervisor.EXIT_ROLE_FAILED`). Stop signalling once the process logs
+   `giving up`: an exiting interpreter restores SIGUSR1's default action, which kills it.
 
 Everything else (exit codes, signals SIGINT/SIGTERM, logs) is exactly `aibrain`'s.
 """
@@ -57,9 +60,9 @@ def kill_role_thread(name: str) -> bool:
     """Kill the live thread named `name` (the first one, if several); True if one was hit."""
     for thread in threading.enumerate():
         if thread.name == name and raise_in_thread(thread):
-            log.warning("chaos: killed role thread %s", name)
+            log.warning("killed role thread %s", name)
             return True
-    log.warning("chaos: no live thread named %s; threads: %s", name, sorted(t.name for t in threading.enumerate()))
+    log.warning("no live thread named %s; threads: %s", name, sorted(t.name for t in threading.enumerate()))
     return False
 
 
