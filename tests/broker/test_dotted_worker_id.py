@@ -19,17 +19,15 @@ from aibrain.worker_client import WorkerClient
 from aibrain.worker_inbox import WorkerInbox
 from detector.schedule import parse_shift
 from routing.admin_http import ManagementApi
-from routing.db import make_engine, session_factory
 from routing.feedback import FeedbackAction
 from routing.feedback_consumer import FeedbackConsumer, Outcome
-from routing.migrate import upgrade_to_head
 from routing.relay import OutboxRelay
 from routing.roster import Roster, Worker
 from routing.schema import Incident, IncidentStatus
 from routing.topology import delete_topology
 from tests.broker.conftest import BrokerSite, connect, publish, refusal
 from tests.conftest import AMQP_URL
-from tests.routing.helpers import SHANGHAI, make_dispatcher, make_loop, violation, wait_until
+from tests.routing.helpers import SHANGHAI, make_dispatcher, make_loop, migrated_sessions, violation, wait_until
 
 pytestmark = pytest.mark.integration
 ACCESS_REFUSED = 403
@@ -38,13 +36,7 @@ DOTTED = "w.001"
 
 @pytest.fixture
 def sqlite_sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    url = f"sqlite:///{tmp_path / 'aibrain.db'}"
-    upgrade_to_head(url)
-    engine = make_engine(url)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
+    yield from migrated_sessions(f"sqlite:///{tmp_path / 'aibrain.db'}")
 
 
 def queue_depth(queue: str) -> int:

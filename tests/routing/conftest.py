@@ -10,22 +10,15 @@ import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy.orm import Session, sessionmaker
 
-from routing.db import make_engine, session_factory
-from routing.migrate import upgrade_to_head
 from routing.topology import Topology, delete_topology
 from tests.conftest import AMQP_URL, unavailable
-from tests.routing.helpers import make_topology
+from tests.routing.helpers import make_topology, migrated_sessions
 
 
 @pytest.fixture
 def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
     """Sessions on a database migrated to head."""
-    upgrade_to_head(db_url)
-    engine = make_engine(db_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
+    yield from migrated_sessions(db_url)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from detector.schedule import parse_shift
 from detector.violation import Violation
 from routing.closed_loop import ClosedLoop
+from routing.db import make_engine, session_factory
 from routing.deadlines import DueLimits, DueMinutes
 from routing.dispatch import CameraInfo, Dispatcher
 from routing.escalation import EscalationChains
 from routing.grids import GeoPoint, Grid, GridMap
+from routing.migrate import upgrade_to_head
 from routing.roster import Roster, Worker
 from routing.topology import Topology
 
@@ -56,6 +58,16 @@ ZONE_GRIDS = {("cam-02", "sidewalk"): "g-west"}
 LIMITS = DueLimits(per_kind={"motor_parking": DueMinutes(accept=5, resolve=30)})
 # g-east escalates to its grid leader, then the street centre; other grids straight to the centre.
 CHAINS = EscalationChains({"g-east": ("leader-east", "street-centre")}, default=("street-centre",))
+
+
+def migrated_sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    """A fixture's body: sessions on the database at `db_url`, migrated to head."""
+    upgrade_to_head(db_url)
+    engine = make_engine(db_url)
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()
 
 
 def make_topology(prefix: str) -> Topology:

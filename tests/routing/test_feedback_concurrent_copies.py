@@ -17,13 +17,20 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from routing.closed_loop import ClosedLoop
-from routing.db import make_engine, session_factory
 from routing.feedback_consumer import FeedbackConsumer, Outcome
-from routing.migrate import upgrade_to_head
 from routing.schema import Incident, IncidentAction, IncidentStatus
 from routing.topology import declare_topology, delete_topology
 from tests.conftest import AMQP_URL
-from tests.routing.helpers import CHAINS, LIMITS, SHANGHAI, make_dispatcher, make_topology, violation, wait_until
+from tests.routing.helpers import (
+    CHAINS,
+    LIMITS,
+    SHANGHAI,
+    make_dispatcher,
+    make_topology,
+    migrated_sessions,
+    violation,
+    wait_until,
+)
 from tests.routing.test_feedback_consumer import feedback, publish
 
 pytestmark = pytest.mark.integration
@@ -45,12 +52,7 @@ class HeldLoop(ClosedLoop):
 
 @pytest.fixture
 def pg_sessions(pg_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade_to_head(pg_url)
-    engine = make_engine(pg_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
+    yield from migrated_sessions(pg_url)
 
 
 def lock_waiters(sessions: sessionmaker[Session]) -> int:

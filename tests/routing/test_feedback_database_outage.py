@@ -11,14 +11,12 @@ import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy.orm import Session, sessionmaker
 
-from routing.db import make_engine, session_factory
 from routing.feedback_consumer import FeedbackConsumer, Outcome
-from routing.migrate import upgrade_to_head
 from routing.schema import Incident, IncidentStatus
 from routing.topology import declare_topology, delete_topology
 from tests.conftest import AMQP_URL
 from tests.helpers.services import PrivatePostgres, private_service
-from tests.routing.helpers import make_dispatcher, make_loop, make_topology, violation, wait_until
+from tests.routing.helpers import make_dispatcher, make_loop, make_topology, migrated_sessions, violation, wait_until
 from tests.routing.test_feedback_consumer import feedback, publish
 
 pytestmark = pytest.mark.integration
@@ -31,12 +29,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 @pytest.fixture
 def outage_sessions(private_postgres: PrivatePostgres) -> Iterator[sessionmaker[Session]]:
-    upgrade_to_head(private_postgres.url)
-    engine = make_engine(private_postgres.url)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
+    yield from migrated_sessions(private_postgres.url)
 
 
 def test_feedback_waits_for_a_stopped_database_and_is_then_applied(
