@@ -74,6 +74,9 @@ class BrokerClient(ThreadRole):
                             redact_url(connection_failure(exc)), delay)
                 self._close()
                 self._stop.wait(delay)
+            except BaseException:  # a crash: the broker frees this connection's unacked deliveries at once
+                self._close()
+                raise
             finally:
                 if self._stop.is_set():
                     self._close()

@@ -18,10 +18,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pika
 import pytest
 import yaml
 from sqlalchemy import func, select
@@ -31,8 +33,11 @@ from aibrain.supervisor import EXIT_ROLE_FAILED, RestartPolicy, RoleState, Super
 from routing.db import make_engine, session_factory
 from routing.intake import RoutingIntake
 from routing.migrate import upgrade_to_head
+from routing.relay import OutboxRelay
 from routing.schema import Incident
+from routing.topology import delete_topology
 from scripts.lib.chaos_run import kill_role_thread
+from tests.conftest import AMQP_URL
 from tests.e2e.site import write_grids
 from tests.helpers.media import make_still_clip
 from tests.helpers.rtsp import free_port
@@ -99,6 +104,31 @@ def test_a_crashed_role_is_restarted_and_one_that_keeps_crashing_is_given_up(
         stop.set()
         intake.join(10)
         engine.dispose()
+
+
+def test_a_crashed_broker_role_closes_its_connection(tmp_path: Path) -> None:
+    """Else the broker keeps the dead thread's connection, and the deliveries it holds, until
+    heartbeats time out, while the restarted role opens another."""
+    db_url = f"sqlite:///{tmp_path / 'aibrain.db'}"
+    upgrade_to_head(db_url)
+    engine = make_engine(db_url)
+    stop = threading.Event()
+    topology = make_topology(f"liveness-{uuid.uuid4().hex[:8]}")
+    relay = OutboxRelay(AMQP_URL, session_factory(engine), topology, stop)
+    relay.start()
+    try:
+        connection = wait_for(lambda: relay._connection, 30.0, "the relay connected")
+        assert connection.is_open
+        assert kill_role_thread("outbox-relay")
+        wait_for(relay.crashed, 10.0, "the relay's thread ended")
+        assert connection.is_closed
+    finally:
+        stop.set()
+        relay.join(10)
+        engine.dispose()
+        cleanup = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+        delete_topology(cleanup.channel(), topology)
+        cleanup.close()
 
 
 # -- a live `aibrain run` (through the chaos launcher) ---------------------------------------------
