@@ -154,7 +154,7 @@ class FileReplay:
         inference.join()
         if reader.stats().state is CameraState.FAILED:
             reason = problems[-1].removeprefix(f"cannot open {settings.safe_url}: ") if problems else "see the log"
-            raise ReplayError(f"cannot read {file}: {reason}")
+            raise ReplayError(f"cannot read {file} (camera {self.camera.id}): {reason}")
         return inference.stats
 
 

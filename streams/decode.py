@@ -49,6 +49,18 @@ class DecodeCounter:
     refused_packets: int = 0
 
 
+class NoVideoStream(ValueError):
+    """The source opened, but holds no video to decode (an audio recording, a data file)."""
+
+
+def video_stream(container: av.container.InputContainer) -> av.VideoStream:
+    """The container's first video stream; NoVideoStream when it has none."""
+    if not container.streams.video:
+        kinds = sorted({stream.type for stream in container.streams})
+        raise NoVideoStream("it holds no video stream" + (f", only {' and '.join(kinds)}" if kinds else ""))
+    return container.streams.video[0]
+
+
 class GridSampler:
     """Passes at most one media time per `1/fps` slot of the media timeline.
 
@@ -107,7 +119,7 @@ def iter_decoded(container: av.container.InputContainer, policy: DecodePolicy, d
     """
     if policy is DecodePolicy.SAMPLED and detect_fps is None:
         raise ValueError("decode policy 'sampled' needs detect_fps")
-    stream = container.streams.video[0]
+    stream = video_stream(container)
     stream.thread_type = thread_type
     if policy is DecodePolicy.KEYFRAMES:
         stream.codec_context.skip_frame = "NONKEY"

@@ -15,7 +15,7 @@ import av
 import av.container
 
 from streams.backoff import Backoff
-from streams.decode import DecodeCounter, DecodedFrame, is_rtsp, iter_decoded, open_container
+from streams.decode import DecodeCounter, DecodedFrame, NoVideoStream, is_rtsp, iter_decoded, open_container
 from streams.frame import DecodePolicy, Frame
 from streams.health import CameraState, HealthEvent, HealthReporter
 from streams.mailbox import LatestFrameSlots
@@ -223,6 +223,8 @@ class CameraReader(ThreadRole):
                     return False
                 self._end_of_file(container)
                 return True
+        except NoVideoStream as exc:
+            self._health.report(CameraState.OFFLINE, f"cannot open {s.safe_url}: {exc}")
         except NoPicture as exc:
             self._health.report(CameraState.STALLED if silence.heard_any else CameraState.OFFLINE, str(exc))
         except ResolutionChanged as exc:

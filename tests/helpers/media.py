@@ -128,3 +128,9 @@ def read_image(path: Path) -> np.ndarray:
     if picture is None:
         raise FileNotFoundError(f"cannot read an image from {path}")
     return picture
+
+
+def make_audio_only_clip(out: Path, seconds: float = 2) -> Path:
+    """An M4A of a sine tone and no video stream, as a camera's or a phone's sound-only recording."""
+    _ffmpeg(["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", str(out)])
+    return out
