@@ -31,7 +31,7 @@ from aibrain.replay_inputs import ReplayInputError, Speed, video_files
 from aibrain.replay_outcome import FileOutcome, ReplayOutcome
 from configs.load import Site
 from configs.schema import CameraConfig
-from detector.inference_loop import CameraDetectorState, InferenceLoop, LoopStats
+from detector.inference_loop import CameraDetectorState, InferenceLoop
 from detector.violation import Violation
 from routing.dispatch import Dispatcher, DispatchResult
 from routing.migrate import upgrade_to_head
@@ -47,11 +47,20 @@ PROGRESS_POLL_S = 0.2
 INTERRUPT_JOIN_S = 10.0
 EXIT_FILES_FAILED = 1
 EXIT_USAGE = 2
+EXIT_FILES_CUT_SHORT = 3  # every file read, but some not cleanly to its end; their incidents are kept
 EXIT_INTERRUPTED = 130  # as shells report a command ended by Ctrl-C
 
 
 class ReplayError(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """What replaying one file gave: frames through the detector, and why it was not read cleanly."""
+
+    frames: int
+    damage: str | None  # e.g. "cut short or damaged: its packets end at 4.3 s of 10.0 s"
 
 
 @dataclass(frozen=True)
@@ -120,7 +129,7 @@ class FileReplay:
         self.speed, self.start_s, self.end_s = speed, start_s, end_s
         self.evidence_dir = evidence_dir or site.path(site.config.evidence_dir)
 
-    def run(self, file: Path, origin_ts: float, on_progress: Callable[[float], None]) -> LoopStats:
+    def run(self, file: Path, origin_ts: float, on_progress: Callable[[float], None]) -> FileRead:
         stop = threading.Event()
         slots = LatestFrameSlots([self.camera.id])
         settings = replace(assemble.source_settings(self.site, self.camera, url=str(file), replay_origin=origin_ts),
@@ -152,10 +161,11 @@ class FileReplay:
             raise
         slots.close()  # the loop drains what is left, then returns
         inference.join()
-        if reader.stats().state is CameraState.FAILED:
+        stats = reader.stats()
+        if stats.state is CameraState.FAILED:
             reason = problems[-1].removeprefix(f"cannot open {settings.safe_url}: ") if problems else "see the log"
             raise ReplayError(f"cannot read {file} (camera {self.camera.id}): {reason}")
-        return inference.stats
+        return FileRead(inference.stats.frames, stats.damage)
 
 
 def check_request(request: ReplayRequest) -> None:
@@ -183,9 +193,14 @@ def run_replay(site: Site, request: ReplayRequest) -> int:
     write_outputs(site, camera, request, outcome)
     for failed in outcome.failed:
         print(f"error: {redact_url(str(failed.error))}", file=sys.stderr)
+    for damaged in outcome.damaged:
+        print(f"warning: {redact_url(f'{damaged.file} (camera {camera.id}): {damaged.damage}')}; "
+              "the incidents found in it are kept", file=sys.stderr)
     if outcome.interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_FILES_FAILED if outcome.failed else 0
+    if outcome.failed:
+        return EXIT_FILES_FAILED
+    return EXIT_FILES_CUT_SHORT if outcome.damaged else 0
 
 
 def write_outputs(site: Site, camera: CameraConfig, request: ReplayRequest, outcome: ReplayOutcome) -> None:
@@ -207,7 +222,8 @@ def write_outputs(site: Site, camera: CameraConfig, request: ReplayRequest, outc
     for replayed in outcome.files:
         if replayed.error is None:
             print(f"  {replayed.file.name}: {replayed.frames} frame(s) detected in {replayed.elapsed_s:.1f} s"
-                  + (f", {replayed.speed_factor:.1f}x real time" if replayed.speed_factor else ""))
+                  + (f", {replayed.speed_factor:.1f}x real time" if replayed.speed_factor else "")
+                  + (f"; {replayed.damage}" if replayed.damage else ""))
     for record in records:
         print(f"  {record['confirmed_at']}  {record['kind']} ({record['kind_label_zh']})  zone {record['zone']}"
               f"  grid {record['grid_id']}  worker {record['worker_id']}  conf {record['confidence']:.2f}")
@@ -286,7 +302,8 @@ def replay_files(site: Site, camera: CameraConfig, files: list[Path], request: R
             reached = progress.file(replayed.file.name, span, replayed.start_s)
             started = time.monotonic()
             try:
-                replayed.frames = replay.run(replayed.file, replayed.origin_ts, reached).frames
+                read = replay.run(replayed.file, replayed.origin_ts, reached)
+                replayed.frames, replayed.damage = read.frames, read.damage
             except ReplayError as exc:
                 replayed.error = str(exc)
                 log.error("%s; going on with the other files", exc)

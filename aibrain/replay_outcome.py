@@ -14,7 +14,8 @@ class FileOutcome:
 
     `origin_ts` is the wall time (POSIX) of media time 0; an incident confirmed at `ts` lies at
     media time `ts - origin_ts` of this file. `error` names why the file could not be read (to its
-    end); incidents found before that are kept.
+    end); incidents found before that are kept. `damage` names why a file read to its end was not
+    read cleanly (cut short, packets the decoder refused).
     """
 
     file: Path
@@ -26,6 +27,7 @@ class FileOutcome:
     incidents: int = 0
     elapsed_s: float = 0.0  # wall time the replay of this file took
     error: str | None = None
+    damage: str | None = None
 
     @property
     def span_s(self) -> float | None:
@@ -55,3 +57,7 @@ class ReplayOutcome:
     @property
     def failed(self) -> list[FileOutcome]:
         return [f for f in self.files if f.error is not None]
+
+    @property
+    def damaged(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.error is None and f.damage is not None]

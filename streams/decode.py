@@ -42,11 +42,13 @@ class DecodedFrame:
 
 @dataclass(slots=True)
 class DecodeCounter:
-    """Frames the decoder produced, handed on or not (the policy's cost, for stats), and the
-    packets it refused (damaged data: decoding goes on with the next packet)."""
+    """Frames the decoder produced, handed on or not (the policy's cost, for stats), the packets
+    it refused (damaged data: decoding goes on with the next packet), and where on the media
+    timeline the packets read so far end (every packet, decoded or skipped by the policy)."""
 
     frames: int = 0
     refused_packets: int = 0
+    packets_end_s: float | None = None
 
 
 class NoVideoStream(ValueError):
@@ -59,6 +61,14 @@ def video_stream(container: av.container.InputContainer) -> av.VideoStream:
         kinds = sorted({stream.type for stream in container.streams})
         raise NoVideoStream("it holds no video stream" + (f", only {' and '.join(kinds)}" if kinds else ""))
     return container.streams.video[0]
+
+
+def declared_length_s(container: av.container.InputContainer) -> float | None:
+    """How long the file says its video runs: the stream's duration, else the container's; None if unsaid."""
+    stream = video_stream(container)
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    return container.duration / av.time_base if container.duration is not None else None
 
 
 class GridSampler:
@@ -130,6 +140,9 @@ def iter_decoded(container: av.container.InputContainer, policy: DecodePolicy, d
     for packet in container.demux(stream):
         if screen is not None:
             screen.packet_arrived()
+        if counter is not None and packet.pts is not None and time_base is not None:
+            end_s = float((packet.pts + (packet.duration or 0)) * time_base)
+            counter.packets_end_s = max(end_s, counter.packets_end_s or end_s)
         try:
             frames = packet.decode()
         except av.FFmpegError:

@@ -15,7 +15,15 @@ import av
 import av.container
 
 from streams.backoff import Backoff
-from streams.decode import DecodeCounter, DecodedFrame, NoVideoStream, is_rtsp, iter_decoded, open_container
+from streams.decode import (
+    DecodeCounter,
+    DecodedFrame,
+    NoVideoStream,
+    declared_length_s,
+    is_rtsp,
+    iter_decoded,
+    open_container,
+)
 from streams.frame import DecodePolicy, Frame
 from streams.health import CameraState, HealthEvent, HealthReporter
 from streams.mailbox import LatestFrameSlots
@@ -28,6 +36,8 @@ log = logging.getLogger(__name__)
 # How long one put_wait blocks before looking at `stop` again (file replay back-pressure).
 READER_NICENESS = 5  # above the inference loop's 0: decoding yields the CPU first
 _PUT_WAIT_SLICE_S = 0.5
+# A whole file's packets may end this much before its declared length (rounding, edit lists).
+CUT_SHORT_TOLERANCE_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +115,7 @@ class ReaderStats:
     open_attempts: int = 0  # connections tried, the first one included
     reconnects: int = 0  # waits before another attempt, after a failure
     last_frame_ts: float | None = None
+    damage: str | None = None  # files: why the last pass did not read cleanly to its end
 
 
 class _Finished(Exception):
@@ -207,6 +218,8 @@ class CameraReader(ThreadRole):
             self._health.report(CameraState.OFFLINE, f"cannot open {s.safe_url}: {describe(exc)}")
             return False
         silence = _Silence(s.read_timeout_s)
+        self._decoded.packets_end_s = None
+        refused_before = self._decoded.refused_packets
         try:
             with container:
                 for decoded in self._frames(container):
@@ -221,7 +234,7 @@ class CameraReader(ThreadRole):
                 if s.is_rtsp:
                     self._health.report(CameraState.OFFLINE, "stream ended")
                     return False
-                self._end_of_file(container)
+                self._end_of_file(container, self._decoded.refused_packets - refused_before)
                 return True
         except NoVideoStream as exc:
             self._health.report(CameraState.OFFLINE, f"cannot open {s.safe_url}: {exc}")
@@ -270,9 +283,14 @@ class CameraReader(ThreadRole):
                 return
             yield decoded
 
-    def _end_of_file(self, container: av.container.InputContainer) -> None:
-        """A file ended cleanly: finish, or start the next pass with the timeline continuing."""
+    def _end_of_file(self, container: av.container.InputContainer, refused_packets: int) -> None:
+        """A file ended: finish, or start the next pass with the timeline continuing. A file cut short
+        or damaged is logged (once) and noted in the stats; what it held was handed on all the same."""
         s = self.settings
+        damage = file_damage(container, s, self._decoded.packets_end_s, refused_packets)
+        if damage is not None and self._stats.damage is None:
+            log.warning("camera %s: %s: %s", s.camera_id, s.safe_url, damage)
+        self._stats.damage = damage
         if not s.loop:
             raise _Finished
         self._loop_offset_s += _pass_length_s(container, s)
@@ -355,14 +373,26 @@ class _Silence:
         return self._long_gap_at is not None and now - self._long_gap_at < self.timeout_s
 
 
+def file_damage(container: av.container.InputContainer, settings: SourceSettings, packets_end_s: float | None,
+                refused_packets: int) -> str | None:
+    """Why a file that came to its end was not read cleanly, or None: its packets stop short of the
+    length it declares (a copy cut short: the index in front still lists what is missing), or the
+    decoder refused some of them."""
+    problems = []
+    length_s = declared_length_s(container)
+    if length_s is not None:
+        expected_s = length_s if settings.end_s is None else min(length_s, settings.end_s)
+        if expected_s - (packets_end_s or 0.0) > CUT_SHORT_TOLERANCE_S:
+            problems.append(f"its packets end at {packets_end_s or 0.0:.1f} s of {length_s:.1f} s")
+    if refused_packets:
+        problems.append(f"{refused_packets} packet(s) could not be decoded")
+    return "cut short or damaged: " + ", ".join(problems) if problems else None
+
+
 def _pass_length_s(container: av.container.InputContainer, settings: SourceSettings) -> float:
     """How far one pass over the file advances the timeline: [start_s, min(duration, end_s))."""
-    stream = container.streams.video[0]
-    if stream.duration is not None and stream.time_base is not None:
-        duration_s = float(stream.duration * stream.time_base)
-    elif container.duration is not None:
-        duration_s = container.duration / av.time_base
-    else:
+    duration_s = declared_length_s(container)
+    if duration_s is None:
         raise ValueError(f"{settings.safe_url}: cannot loop a file of unknown duration")
     end_s = duration_s if settings.end_s is None else min(duration_s, settings.end_s)
     return end_s - (settings.start_s or 0.0)
