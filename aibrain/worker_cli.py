@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pika.exceptions
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -19,7 +20,7 @@ from aibrain.worker_client import WorkerClient
 from aibrain.worker_inbox import InboxError, WorkerInbox
 from configs.load import Site
 from routing.amqp import connection_failure
-from routing.feedback import FeedbackAction
+from routing.feedback import FeedbackAction, problems
 from streams.redact import redact_url
 
 HELP = ("commands: inbox | accept N [note] | resolve N note | quit   "
@@ -74,7 +75,10 @@ def one_command(command: str, args: argparse.Namespace, client: WorkerClient, in
 def send(client: WorkerClient, inbox: WorkerInbox, action: FeedbackAction, key: str, note: str | None,
          console: Console) -> None:
     incident_id = inbox.find(key)
-    message_id = client.send(incident_id, action, note)
+    try:
+        message_id = client.send(incident_id, action, note)
+    except ValidationError as exc:  # a note too long or holding control characters
+        raise InboxError(f"cannot send {action.value}: {problems(exc)}") from None
     entry = inbox.entries.get(incident_id)
     if entry is not None:
         entry.sent = action.value

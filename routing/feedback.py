@@ -59,6 +59,11 @@ class FeedbackRejected(ValueError):
         self.kind = kind
 
 
+def problems(exc: ValidationError) -> str:
+    """What is wrong with a feedback message, field by field on one line (the first five)."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+
+
 def parse_feedback(properties: pika.BasicProperties, body: bytes, topology: Topology,
                    trusted_users: frozenset[str]) -> Feedback:
     """Validate a delivered feedback message and its sender; raises FeedbackRejected.
@@ -75,8 +80,7 @@ def parse_feedback(properties: pika.BasicProperties, body: bytes, topology: Topo
     try:
         feedback = Feedback.model_validate_json(body)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
-        raise FeedbackRejected("invalid", f"not a valid feedback message: {problems}") from None
+        raise FeedbackRejected("invalid", f"not a valid feedback message: {problems(exc)}") from None
     sender = properties.user_id
     if sender not in trusted_users and sender != topology.worker_user(feedback.worker_id):
         raise FeedbackRejected("unauthorised",
