@@ -224,10 +224,15 @@ def test_live_run_answers_health_restarts_a_killed_role_and_exits_when_it_keeps_
     # Killed again each time it is back: more crashes than the policy allows, so the process exits.
     # (No signal once it gives up: an exiting interpreter restores SIGUSR1's default, which kills.)
     deadline = time.monotonic() + 180
+    unhealthy: list[dict[str, Any]] = []  # /healthz while a crashed role waits (backoffs grow to 10 s)
     while "giving up" not in site.logged() and run.poll() is None and time.monotonic() < deadline:
         run.send_signal(signal.SIGUSR1)
+        code, body = site.get("/healthz")
+        if code == 503:
+            unhealthy.append(json.loads(body))
         time.sleep(0.5)
     assert run.wait(timeout=60) == EXIT_ROLE_FAILED, site.logged()[-3000:]
+    assert any(body["status"] == "failing" and body["roles"]["inference"] == "restarting" for body in unhealthy)
     assert "role inference crashed 6 times" in site.logged()
 
 
