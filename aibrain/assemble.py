@@ -27,6 +27,7 @@ from routing.deadlines import DueLimits, DueMinutes
 from routing.dispatch import CameraInfo, Dispatcher
 from routing.grids import GeoPoint
 from routing.roster import Roster, Worker
+from routing.spool import Spool
 from routing.verification import VerificationPolicy
 from streams.source import SourceSettings
 
@@ -136,3 +137,12 @@ def dispatcher(site: Site, sessions: sessionmaker[Session], wake: Callable[[], N
                for camera in site.config.cameras}
     return Dispatcher(sessions, roster(site), zone_grids, site.grids, cameras, due_limits(site),
                       site_topology(site), site.config.tz, wake=wake, labels=kind_labels(site))
+
+
+def intake_spool(site: Site, shard: tuple[int, int]) -> Spool:
+    """The intake's spool and parked files, in `spool/` next to the evidence folder (var/spool by
+    default): local disk, there when the database is not. One pair per shard, so processes of one
+    site on one host never overwrite each other's."""
+    index, count = shard
+    return Spool(site.path(site.config.evidence_dir).parent / "spool",
+                 "intake" if count == 1 else f"intake-shard-{index}-of-{count}")

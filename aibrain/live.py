@@ -10,6 +10,7 @@ import zlib
 from dataclasses import asdict, dataclass
 
 import pika
+from sqlalchemy.exc import SQLAlchemyError
 
 from aibrain import assemble
 from aibrain.broker_settings import broker_tls
@@ -27,7 +28,7 @@ from routing.migrate import upgrade_to_head
 from routing.relay import OutboxRelay
 from routing.store import pending_count
 from streams.mailbox import LatestFrameSlots
-from streams.redact import redact_url
+from streams.redact import describe, redact_url
 from streams.role import ThreadRole
 from streams.source import CameraReader
 
@@ -50,6 +51,7 @@ class LiveRun:
     site: Site
     cameras: list[CameraConfig]
     stop: threading.Event
+    shard: tuple[int, int] = (0, 1)  # names the intake's spool, so shards on one host keep theirs apart
 
     def __post_init__(self) -> None:
         site = self.site
@@ -61,7 +63,8 @@ class LiveRun:
         broker, tls = site.broker_url(), broker_tls(site)
         self.relay = OutboxRelay(broker, self.sessions, topology, self.stop, tls=tls) if broker else None
         wake = self.relay.wake if self.relay else None
-        self.intake = RoutingIntake(assemble.dispatcher(site, self.sessions, wake=wake), self.stop)
+        self.intake = RoutingIntake(assemble.dispatcher(site, self.sessions, wake=wake), self.stop,
+                                    spool=assemble.intake_spool(site, self.shard))
         verifier = Verifier()
         self.verification = VerificationCoordinator(
             self.sessions, loop, verifier, [camera.id for camera in self.cameras], assemble.verification_policy(site),
@@ -108,22 +111,27 @@ class LiveRun:
                  f"to {redact_url(broker)}" if broker else "kept in the outbox (no broker configured)")
 
     def log_status(self) -> None:
-        unsent = self.unsent_messages()
+        try:
+            unsent = str(self.unsent_messages())
+        except SQLAlchemyError as exc:
+            unsent = f"unknown (database unavailable: {describe(getattr(exc, 'orig', None) or exc)})"
         frames = {c: s.frames for c, s in self.inference.stats.cameras.items()}
         dropped = {r.settings.camera_id: self.slots.dropped(r.settings.camera_id) for r in self.readers}
         unusable = {r.settings.camera_id: sum(asdict(r.stats().dropped).values()) for r in self.readers}
-        log.info("status: frames detected %s, dropped %s, incidents %d, outbox unsent %d, unusable pictures %s",
+        log.info("status: frames detected %s, dropped %s, incidents %d, outbox unsent %s, unusable pictures %s",
                  frames, dropped, self.intake.stats.incidents, unsent, unusable)
 
     def shutdown(self) -> None:
-        """Readers and inference stop first; what was detected is still stored; the relay stops
-        last, so unsent rows stay in the outbox for the next start."""
+        """Readers and inference stop first; what was detected is still stored, or, if the database
+        is still away after the join timeout, kept in the intake's spool for the next start; the
+        relay stops last, so unsent rows stay in the outbox for the next start."""
         self.stop.set()
         for reader in self.readers:
             reader.join(JOIN_TIMEOUT_S)
         self.slots.close()
         self.inference.join(JOIN_TIMEOUT_S)
         self.intake.join(JOIN_TIMEOUT_S)
+        self.intake.spool_remaining()
         for role in (self.verification, self.watcher, self.feedback, self.relay):
             if role is not None:
                 role.join(JOIN_TIMEOUT_S)
@@ -138,13 +146,14 @@ def run_live(site: Site, shard: tuple[int, int] = (0, 1)) -> int:
     # Bound before anything starts: a port in use stops the start here, with the field named.
     status_server = open_status_server(site)
     try:
-        return run_until_stopped(site, cameras, status_server)
+        return run_until_stopped(site, cameras, status_server, shard)
     finally:
         if status_server is not None:
             status_server.close()
 
 
-def run_until_stopped(site: Site, cameras: list[CameraConfig], status_server: StatusServer | None) -> int:
+def run_until_stopped(site: Site, cameras: list[CameraConfig], status_server: StatusServer | None,
+                      shard: tuple[int, int] = (0, 1)) -> int:
     upgrade_to_head(site.database_url())
     stop = threading.Event()
 
@@ -154,7 +163,7 @@ def run_until_stopped(site: Site, cameras: list[CameraConfig], status_server: St
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
-    run = LiveRun(site, cameras, stop)
+    run = LiveRun(site, cameras, stop, shard)
     if status_server is not None:
         status_server.attach(run)
         log.info("metrics, /healthz and /readyz at http://%s:%d", site.config.metrics_host, status_server.port)
