@@ -63,8 +63,8 @@ def provision(admin: BrokerAdmin, vhost: str, accounts: Sequence[Account], *,
     """
     existing = admin.users()
     vhosts_of = admin.user_vhosts()
-    elsewhere = {a.grant.user: sorted(vhosts_of.get(a.grant.user, frozenset()) - {vhost}) for a in accounts}
-    elsewhere = {user: vhosts for user, vhosts in elsewhere.items() if vhosts}
+    others = {a.grant.user: vhosts_of.get(a.grant.user, frozenset()) - {vhost} for a in accounts}
+    elsewhere = {user: sorted(vhosts) for user, vhosts in others.items() if vhosts}
     if elsewhere:
         raise UsersOfOtherVhosts(elsewhere)
     no_password = [a.grant.user for a in accounts if a.password is None and a.grant.user not in existing]
