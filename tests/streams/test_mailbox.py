@@ -54,8 +54,8 @@ def test_take_batch_stops_waiting_once_max_wait_passes() -> None:
     slots = LatestFrameSlots(cameras=("a", "b"))  # b never delivers
     slots.put_latest(frame("a", 0))
     started = time.monotonic()
-    assert len(slots.take_batch(max_batch=8, max_wait_s=0.1, timeout_s=1.0)) == 1
-    assert 0.1 <= time.monotonic() - started < 1.0
+    assert len(slots.take_batch(max_batch=8, max_wait_s=0.1, timeout_s=10.0)) == 1
+    assert 0.1 <= time.monotonic() - started < 5.0, "after max_wait, well before the timeout"
 
 
 def test_take_batch_does_not_wait_once_every_camera_is_in() -> None:
@@ -63,8 +63,8 @@ def test_take_batch_does_not_wait_once_every_camera_is_in() -> None:
     slots.put_latest(frame("a", 0))
     slots.put_latest(frame("b", 0))
     started = time.monotonic()
-    assert len(slots.take_batch(max_batch=8, max_wait_s=5.0, timeout_s=1.0)) == 2
-    assert time.monotonic() - started < 1.0, "a batch holds one frame per camera: nothing more to wait for"
+    assert len(slots.take_batch(max_batch=8, max_wait_s=10.0, timeout_s=1.0)) == 2
+    assert time.monotonic() - started < 5.0, "a batch holds one frame per camera: nothing more to wait for"
 
 
 def test_put_wait_blocks_until_the_slot_is_taken() -> None:
@@ -85,7 +85,7 @@ def test_put_wait_gives_up_on_timeout_and_on_stop() -> None:
     threading.Timer(0.05, stop.set).start()
     started = time.monotonic()
     assert not slots.put_wait(frame("a", 1), stop, timeout_s=10)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0, "at the stop, well before the timeout"
     assert [f.seq for f in slots.take_batch(1, 0, 0)] == [0]
 
 
@@ -101,8 +101,8 @@ def test_close_wakes_a_waiting_consumer_and_producer() -> None:
     empty = LatestFrameSlots()
     threading.Timer(0.05, empty.close).start()
     started = time.monotonic()
-    assert empty.take_batch(max_batch=4, max_wait_s=5, timeout_s=5) == []
-    assert time.monotonic() - started < 1.0
+    assert empty.take_batch(max_batch=4, max_wait_s=10, timeout_s=10) == []
+    assert time.monotonic() - started < 5.0, "at the close, well before the timeout"
 
 
 def test_max_batch_must_be_positive() -> None:
