@@ -31,7 +31,9 @@ from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 
+from aibrain.assemble import intake_spool
 from aibrain.assets import asset
+from configs.load import load_site
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a file: `scripts.lib` from the checkout
 from scripts.lib import chaos_faults, chaos_site, private_services, rtsp_camera  # noqa: E402
@@ -56,6 +58,10 @@ def report(injected: Mapping[str, int], result: Tally, unsent: int | None, pipel
         f"exited on its own {len(pipeline.unexpected_exits)} time(s) {pipeline.unexpected_exits}; "
         f"{errors} error line(s) in its log")
     say(f"outbox unsent after the drain: {'unknown (database unreadable)' if unsent is None else unsent}")
+    for name, path in (("left in the intake's spool", pipeline.spool.path),
+                       ("parked by the intake (refused as data)", pipeline.spool.parked_path)):
+        if path.exists():
+            say(f"{name}: {len(path.read_text(encoding='utf-8').splitlines())} line(s) in {path}")
     say(f"faults injected: {sum(injected.values())} ({counted(injected)})")
     say(f"violations: {result.violations}")
     say(f"incidents: {result.incidents}")
@@ -90,7 +96,8 @@ def chaos(args: argparse.Namespace, folder: Path) -> int:
         site = chaos_site.write_site(folder, [c.url for c in cameras.values()], args.model, database.url, broker.url)
         log_path = folder / "run.log"
         log_path.unlink(missing_ok=True)  # a kept --workdir: this run's lines only
-        pipeline = PipelineProcess(site, log_path, folder / "kill-thread")
+        spool = intake_spool(load_site(site), shard=(0, 1))
+        pipeline = PipelineProcess(site, log_path, folder / "kill-thread", spool)
         rig = Rig(broker, database, cameras, pipeline, say)
         stack.callback(rig.stop_run_if_running)
         started = time.monotonic()

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from routing.db import make_engine, session_factory
+from routing.spool import Spool
 from routing.store import pending_count
 
 from .chaos_run import KILL_FILE_VARIABLE
@@ -38,6 +39,7 @@ class PipelineProcess:
     site: Path
     log_path: Path
     kill_file: Path
+    spool: Spool  # the intake's: what a stop with the database away left for the next start
     starts: int = 0
     exits: list[int | None] = field(default_factory=list)  # exit codes after our SIGTERM (None: killed)
     unexpected_exits: list[int] = field(default_factory=list)  # exits nobody asked for
@@ -101,17 +103,14 @@ class Rig:
     cameras: dict[str, RtspServer]
     pipeline: PipelineProcess
     say: Callable[[str], None]
-    broker_up: bool = True
     database_up: bool = True
     run_wanted: bool = True  # False between a restart's SIGTERM and its start
 
     def stop_broker(self) -> None:
         self.broker.stop()
-        self.broker_up = False
 
     def start_broker(self) -> None:
         self.broker.start()
-        self.broker_up = True
 
     def stop_database(self) -> None:
         self.database.stop()
@@ -129,6 +128,10 @@ class Rig:
 
     def stop_run(self) -> None:
         self.run_wanted = False
+        self.notice_exit()
+        if not self.pipeline.running:
+            self.say("aibrain run is not running: nothing to stop")
+            return
         code = self.pipeline.terminate()
         self.say(f"aibrain run stopped by SIGTERM: exit code {code}" if code is not None
                  else f"aibrain run did not stop within {STOP_TIMEOUT_S:.0f} s of SIGTERM: killed")
@@ -145,19 +148,23 @@ class Rig:
         if not self.pipeline.kill_thread(name):
             self.say("  (no thread killed: aibrain run is not running)")
 
+    def notice_exit(self) -> None:
+        code = self.pipeline.exited_on_its_own()
+        if code is not None:
+            self.say(f"aibrain run EXITED on its own with code {code}")
+
     def keep_running(self) -> None:
         """Start the run when it is wanted and not running, once the database is up (it migrates
         at start): after a restart's pause, or after it exited on its own."""
-        code = self.pipeline.exited_on_its_own()
-        if code is not None:
-            self.say(f"aibrain run EXITED on its own with code {code}; starting it again")
+        self.notice_exit()
         if (self.run_wanted and not self.pipeline.running and self.database_up
                 and self.pipeline.may_start_again()):
             self.pipeline.start()
 
     def drain(self) -> int | None:
-        """Stop the cameras (no new violations) and keep the run going until the outbox is empty;
-        what is left unsent after DRAIN_TIMEOUT_S (None: the database could not be read)."""
+        """Stop the cameras (no new violations) and keep the run going until its spool is stored
+        and the outbox is empty; what is left unsent after DRAIN_TIMEOUT_S (None: the database
+        could not be read)."""
         for camera in self.cameras.values():
             camera.stop()
         started = time.monotonic()
@@ -165,7 +172,8 @@ class Rig:
         while time.monotonic() - started < DRAIN_TIMEOUT_S:
             self.keep_running()
             unsent = unsent_alerts(self.database.url)
-            if unsent == 0 and time.monotonic() - started >= SETTLE_S:
+            if (unsent == 0 and not self.pipeline.spool.path.exists() and self.pipeline.running
+                    and time.monotonic() - started >= SETTLE_S):
                 return 0
             time.sleep(1.0)
         return unsent

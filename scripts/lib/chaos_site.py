@@ -27,11 +27,14 @@ TIMEZONE = "Asia/Shanghai"
 GATE_ZONE = [[0.0, 0.5], [1.0, 0.5], [1.0, 1.0], [0.0, 1.0]]  # the near bike stands here
 BACK_ZONE = [[0.0, 0.0], [1.0, 0.0], [1.0, 0.5], [0.0, 0.5]]  # the bikes behind it
 DWELL_S = 3.0
-LOST_TOLERANCE_S = 2.0  # well under the hidden part of the clip: a bike that comes back is a new one
+# Longer than the gap between two frames of a camera on a busy machine (else a bike is forgotten
+# between frames and its dwell never adds up), shorter than the hidden part of the clip (so a bike
+# that comes back is a new one).
+LOST_TOLERANCE_S = 5.0
 ORIGIN = (121.470, 31.230)
 
 
-def make_clip(image: Path, out: Path, visible_s: float = 12.0, hidden_s: float = 8.0, fps: int = 10) -> Path:
+def make_clip(image: Path, out: Path, visible_s: float = 12.0, hidden_s: float = 10.0, fps: int = 10) -> Path:
     """An H.264 MP4 of `image`: sharp for `visible_s`, then blurred for `hidden_s`; a keyframe a second."""
     blur = f"boxblur=40:5:enable='gte(t,{visible_s})'"
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-loop", "1", "-framerate", str(fps),
