@@ -58,10 +58,10 @@ def test_credentials_work_and_never_reach_the_logs(bike_clip: Path, caplog: pyte
         with running(rtsp_camera(srv.url)) as (_, rec):
             rec.wait_frames(5, timeout_s=20)
         with running(rtsp_camera(srv.url_with("admin", WRONG_PASSWORD), camera_id="cam-wrong")) as (reader, bad):
-            bad.wait_state(OFFLINE, timeout_s=10)
-            bad.wait_for(lambda: reader.stats().reconnects >= 1, timeout_s=10, what="a retry")
+            bad.wait_state(OFFLINE, timeout_s=30)
+            bad.wait_for(lambda: reader.stats().reconnects >= 1, timeout_s=30, what="a retry")
         with running(rtsp_camera(srv.url.replace("/cam", "/missing"), camera_id="cam-404")) as (_, missing):
-            missing.wait_state(OFFLINE, timeout_s=10)
+            missing.wait_state(OFFLINE, timeout_s=30)
     assert ONLINE in rec.states
     assert ONLINE not in bad.states
     assert "401" in bad.events[-1].reason and "rtsp://***@127.0.0.1" in bad.events[-1].reason
