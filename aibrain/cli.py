@@ -65,11 +65,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from aibrain.database_unavailable import exit_if_unavailable
     from aibrain.live import run_live
 
     site = load_or_exit(args.config)
     try:
-        return run_live(site, shard=args.shard)
+        with exit_if_unavailable(site.database_url()):
+            return run_live(site, shard=args.shard)
     except ConfigError as exc:  # found only when starting: the metrics port taken
         exit_with_problems(exc.problems, args.config)
 
@@ -86,10 +88,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from aibrain.database_unavailable import exit_if_unavailable
     from routing.migrate import upgrade_to_head
 
     site = load_or_exit(args.config)
-    upgrade_to_head(site.database_url())
+    with exit_if_unavailable(site.database_url()):
+        upgrade_to_head(site.database_url())
     print("database schema is at the newest revision")
     return 0
 

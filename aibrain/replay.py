@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from aibrain import assemble
+from aibrain.database_unavailable import exit_if_unavailable
 from aibrain.replay_inputs import ReplayInputError, Speed, video_files
 from aibrain.replay_outcome import FileOutcome, ReplayOutcome
 from configs.load import Site
@@ -187,7 +188,8 @@ def run_replay(site: Site, request: ReplayRequest) -> int:
     evidence_dir = request.report_dir / "evidence" if request.report_dir else None  # None: the site's
     with tempfile.TemporaryDirectory(prefix="aibrain-replay-") as scratch:
         database = request.database or f"sqlite:///{scratch}/replay.db"
-        upgrade_to_head(database)
+        with exit_if_unavailable(database):
+            upgrade_to_head(database)
         dispatcher = assemble.dispatcher(site, assemble.sessions(database), wake=None)
         outcome = replay_files(site, camera, files, request, dispatcher, evidence_dir)
     write_outputs(site, camera, request, outcome)

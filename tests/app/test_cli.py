@@ -97,3 +97,24 @@ def test_replay_of_a_path_shaped_like_a_url_does_not_echo_its_password(tmp_path:
                   "--camera", "cam-01")
     assert run.returncode == 2 and "no such file or folder" in run.stderr, run.stderr
     assert "hunter2" not in run.stdout + run.stderr, run.stderr
+
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["run"], ["replay", "{clip}", "--camera", "cam-01",
+                                                                  "--database", "{database}"]],
+                         ids=["db upgrade", "run", "replay --database"])
+def test_a_database_down_at_start_is_one_line_naming_it_and_exit_1(tmp_path: Path, command: list[str],
+                                                                    yolo_onnx: Path) -> None:
+    from tests.configs.test_load_site import good_site, write_site
+    from tests.helpers.rtsp import free_port
+
+    port = free_port()  # nobody listens there
+    database = f"postgresql+psycopg://aibrain:Pw%40S3cret@127.0.0.1:{port}/aibrain"
+    site = write_site(tmp_path, good_site() | {"database": database, "model": str(yolo_onnx)})
+    run = aibrain(*(word.format(clip=tmp_path / "clip.mp4", database=database) for word in command),
+                  "--config", str(site))
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr and "S3cret" not in run.stdout + run.stderr, run.stderr
+    [line] = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith(f"error: database postgresql+psycopg://***@127.0.0.1:{port}/aibrain is unavailable: ") \
+        and "Connection refused" in line, run.stderr
