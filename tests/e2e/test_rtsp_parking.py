@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ import numpy as np
 import pika
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from detector.onnx_backend import OnnxBackend
@@ -33,7 +35,7 @@ from tests.conftest import AMQP_URL
 from tests.e2e.broker import drain, drain_when_declared, wait_for_queue, wait_until
 from tests.e2e.site import write_grids
 from tests.helpers.media import make_still_clip, read_image
-from tests.helpers.rtsp import RtspServer
+from tests.helpers.rtsp import RtspServer, free_port
 from tests.helpers.services import PrivatePostgres, private_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -68,7 +70,8 @@ def queue_prefix() -> Iterator[str]:
     connection.close()
 
 
-def write_site(tmp_path: Path, database: str, camera_url: str, prefix: str, model: Path) -> Path:
+def write_site(tmp_path: Path, database: str, camera_url: str, prefix: str, model: Path,
+               metrics_port: int | None = None) -> Path:
     write_grids(tmp_path / "grids.geojson")
     site = {
         "timezone": "Asia/Shanghai", "database": database, "broker": AMQP_URL, "queue_prefix": prefix,
@@ -84,6 +87,7 @@ def write_site(tmp_path: Path, database: str, camera_url: str, prefix: str, mode
                        "polygon": GATE_ZONE}],
         }],
         "rules": [{"kind": "non_motor_parking", "zone_tags": ["no_parking_non_motor"], "dwell_s": DWELL_S}],
+        "metrics_port": metrics_port,
     }
     path = tmp_path / "site.yaml"
     path.write_text(yaml.safe_dump(site, allow_unicode=True), encoding="utf-8")
@@ -101,6 +105,20 @@ def bikes_in_and_out_of_zone(model: Path, still: Path) -> tuple[int, int]:
     return int(inside.sum()), int((~inside).sum())
 
 
+def frames_detected(metrics_url: str) -> float:
+    with urllib.request.urlopen(metrics_url, timeout=10) as response:
+        families = {family.name: family for family in text_string_to_metric_families(response.read().decode())}
+    return sum(sample.value for sample in families["aibrain_frames_detected"].samples)
+
+
+def wait_for_frames_after(moment: float, metrics_url: str) -> None:
+    """Until the detector has been through frames taken after `moment` (wall clock): two more frames
+    detected once it has passed (the one in hand might be older)."""
+    wait_until(lambda: time.time() >= moment, moment - time.time() + 5, "the moment")
+    seen = frames_detected(metrics_url)
+    wait_until(lambda: frames_detected(metrics_url) >= seen + 2, 60, "frames taken after the moment")
+
+
 def came_back(states: list[str]) -> bool:
     return "offline" in states and "online" in states[states.index("offline"):]
 
@@ -116,7 +134,9 @@ def test_parked_bike_alerts_its_grid_worker_once_across_a_camera_outage(
     inside, outside = bikes_in_and_out_of_zone(yolo_onnx, shared_bike_still)
     assert inside == 1 and outside >= 1, "the scene must hold parked bikes both inside and outside the zone"
 
-    site = write_site(tmp_path, db_url, rtsp_camera.url, queue_prefix, yolo_onnx)
+    port = free_port()
+    metrics_url = f"http://127.0.0.1:{port}/metrics"
+    site = write_site(tmp_path, db_url, rtsp_camera.url, queue_prefix, yolo_onnx, metrics_port=port)
     log_path = tmp_path / "aibrain.log"
     with log_path.open("w") as log_file:
         run = subprocess.Popen([sys.executable, "-m", "aibrain", "--log-level", "DEBUG", "run", "--config", str(site)],
@@ -127,10 +147,12 @@ def test_parked_bike_alerts_its_grid_worker_once_across_a_camera_outage(
             assert len(alerts) == inside
 
             rtsp_camera.kill()
-            time.sleep(10)
+            wait_until(lambda: "offline" in camera_states(db_url), 60, "the camera offline")
             rtsp_camera.start()
-            wait_until(lambda: came_back(camera_states(db_url)), 40, "the camera offline, then online")
-            time.sleep(DWELL_S + 5)  # long enough for a duplicate to be confirmed, were dwell reset
+            wait_until(lambda: came_back(camera_states(db_url)), 60, "the camera online again")
+            # Long enough for a duplicate to be confirmed, were dwell reset: frames seen that long after
+            # the camera came back have been through the rules.
+            wait_for_frames_after(time.time() + DWELL_S + 5, metrics_url)
             alerts += drain(worker_queue, wait_s=2)
         finally:
             run.send_signal(signal.SIGTERM)
@@ -188,9 +210,12 @@ def test_database_stopped_mid_run_loses_nothing_and_publishes_only_committed_inc
             wait_until(lambda: "online" in camera_states(database), 60, "the camera online")
             private_postgres.stop()  # well before the 10 s dwell is reached
             rtsp_camera.kill()  # and the camera drops while the database is away
-            time.sleep(5)
+            wait_until(lambda: "camera cam-01: offline" in log_path.read_text(), 60, "the camera offline")
             rtsp_camera.start()
-            time.sleep(25)
+            wait_until(lambda: "confirmed: camera cam-01 zone" in log_path.read_text(), 90,
+                       "the bike confirmed while the database is away")
+            wait_until(lambda: "storing HealthEvent failed (OperationalError" in log_path.read_text(), 60,
+                       "a camera event's write retried")
             assert run.poll() is None, "aibrain run must survive the database outage"
             assert drain(worker_queue, wait_s=1) == [], "no alert may go out before its incident is committed"
             private_postgres.start()
