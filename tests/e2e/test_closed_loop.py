@@ -1,7 +1,8 @@
 """End to end: the closed loop for a grid worker, through `aibrain run` and `aibrain worker`.
 
 A real RTSP camera shows parked shared bikes; the pipeline alerts worker w-001. The worker accepts
-and resolves with the `aibrain worker` command (interactively and one command at a time). Then the
+and resolves with the `aibrain worker` command (interactively and one command at a time), connected
+as their own RabbitMQ user when the site's users were provisioned. Then the
 camera looks again: when the bikes were moved (the camera now shows the same pavement with them
 painted out) the incident is verified; when they are still there it is reopened and the next level
 of the grid's escalation chain is told. An accept limit missed escalates once, to the first level.
@@ -10,21 +11,57 @@ of the grid's escalation chain is told. An accept limit missed escalates once, t
 from __future__ import annotations
 
 import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.metrics_core import Metric
 
+from aibrain.broker_settings import url_as
+from routing.admin_http import ManagementApi
+from tests.broker.conftest import ADMIN_URL, admin_api  # noqa: F401  (a fixture, used by broker_users)
+from tests.conftest import AMQP_URL
 from tests.e2e.broker import drain, wait_until
 from tests.e2e.loop_site import Site, start
+from tests.e2e.metrics import assert_sane, declared_families, samples, served_families, value
 from tests.helpers.rtsp import RtspServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
+@pytest.fixture
+def broker_users(prefix: str, admin_api: ManagementApi) -> Iterator[ManagementApi]:  # noqa: F811
+    """The management API; the users provisioned under `prefix` are deleted afterwards."""
+    yield admin_api
+    for user in admin_api.users():
+        if user.startswith(prefix):
+            admin_api.delete_user(user)
+
+
+def provision(site: Site) -> str:
+    """`aibrain broker provision` as an operator runs it; returns w-001's URL from the credentials file."""
+    credentials = site.folder / "workers.txt"
+    done = subprocess.run([sys.executable, "-m", "aibrain", "broker", "provision", "--config", str(site.file),
+                           "--admin-url", ADMIN_URL, "--credentials-out", str(credentials)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [url] = [line for line in credentials.read_text(encoding="utf-8").splitlines() if line.startswith("amqp")]
+    return url
+
+
 def test_resolved_and_moved_is_verified(tmp_path: Path, clips: dict[str, Path], yolo_onnx: Path, prefix: str,
-                                        running: list[subprocess.Popen]) -> None:
+                                        broker_users: ManagementApi, running: list[subprocess.Popen]) -> None:
+    """With the users `aibrain broker provision` makes: the run as the site's pipeline user, the worker as
+    their own (from the credentials file); every metric family declared is served, with this run's values."""
     with RtspServer(clips["bikes"], loop=True) as camera:
-        site = Site(tmp_path, camera.url, yolo_onnx, prefix, accept_within_min=30)
+        site = Site(tmp_path, camera.url, yolo_onnx, prefix, accept_within_min=30,
+                    broker=url_as(AMQP_URL, f"{prefix}-pipeline", f"pipeline-{uuid.uuid4().hex}"))
+        site.worker_broker = provision(site)
+        worker_user = f"{prefix}-worker-w-001"
+        assert f"amqp://{worker_user}:" in site.worker_broker
+        assert {worker_user, f"{prefix}-pipeline"} <= set(broker_users.users())
         start(site, running)
         wait_until(lambda: len(site.open_incidents()) == 1, 90, "the alert in the worker's inbox")
 
@@ -38,7 +75,7 @@ def test_resolved_and_moved_is_verified(tmp_path: Path, clips: dict[str, Path], 
         out = site.worker("resolve", "1", "--note", "moved both bikes to the rack")
         assert "resolve sent" in out
         wait_until(lambda: site.incident().status == "verified", 90, "verified by the camera")
-        metrics = site.metrics()
+        metrics = every_declared_family(site)
 
     assert site.open_incidents() == {}
     assert "no open incidents" in site.worker("inbox")
@@ -49,10 +86,30 @@ def test_resolved_and_moved_is_verified(tmp_path: Path, clips: dict[str, Path], 
         ("alert", None), ("incident_update", "accept"), ("incident_update", "resolve"),
         ("incident_update", "verify")]
     assert drain(site.queue("escalation.leader-g01"), wait_s=1) == []
-    assert metrics["aibrain_incidents_total"] == 1 and metrics["aibrain_verifications_total"] == 1
-    assert metrics['aibrain_feedback_messages_total{outcome="applied"}'] == 2
-    assert metrics['aibrain_frames_detected_total{camera="cam-01"}'] > 10
-    assert metrics['aibrain_camera_online{camera="cam-01"}'] == 1 and metrics["aibrain_outbox_unsent"] == 0
+
+    assert_sane(metrics)
+    assert value(metrics, "aibrain_incidents") == 1 and value(metrics, "aibrain_verifications") == 1
+    assert value(metrics, "aibrain_messages_published") == len(centre) and value(metrics, "aibrain_outbox_unsent") == 0
+    assert value(metrics, "aibrain_feedback_messages", outcome="applied") == 2
+    assert [v for _, v in samples(metrics["aibrain_feedback_rejected"])] in ([], [0.0])
+    assert value(metrics, "aibrain_feedback_requeued") == 0 and value(metrics, "aibrain_dead_letter_messages") == 0
+    assert value(metrics, "aibrain_store_retries") == 0 and value(metrics, "aibrain_escalations") == 0
+    assert value(metrics, "aibrain_frames_detected", camera="cam-01") > 10
+    assert value(metrics, "aibrain_frames_dropped", camera="cam-01") >= 0
+    assert value(metrics, "aibrain_camera_online", camera="cam-01") == 1
+    assert {labels["camera"] for labels, _ in samples(metrics["aibrain_frames_unusable"])} == {"cam-01"}
+
+
+def every_declared_family(site: Site) -> dict[str, Metric]:
+    """The run's metric families, once every one aibrain/metrics.py declares is served and the outbox is empty."""
+    declared, served = declared_families(), {}
+
+    def all_served() -> bool:
+        served.update(served_families(site.metrics_text()))
+        return declared <= served.keys() and value(served, "aibrain_outbox_unsent") == 0
+
+    wait_until(all_served, 30, f"every declared family on /metrics: {declared - served.keys()}")
+    return served
 
 
 def test_missed_accept_escalates_once_and_still_there_is_reopened(
