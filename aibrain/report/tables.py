@@ -9,6 +9,20 @@ from typing import Any
 
 from aibrain.report.rows import COLUMNS
 
+# A spreadsheet runs a cell starting with one of these as a formula; names come from site files
+# and GeoJSON others write, so such text gets a leading apostrophe, which spreadsheets show as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A value as incidents.csv holds it: lists space-separated, text never read as a formula.
+
+    >>> spreadsheet_cell("=HYPERLINK(\\"http://x\\")"), spreadsheet_cell([1.0, 2.5]), spreadsheet_cell(-3)
+    ('\\'=HYPERLINK("http://x")', '1.0 2.5', -3)
+    """
+    text = " ".join(map(str, value)) if isinstance(value, list) else value
+    return f"'{text}" if isinstance(text, str) and text.startswith(FORMULA_STARTS) else text
+
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
     columns = list(dict.fromkeys(key for row in rows for key in row)) or list(COLUMNS)
@@ -16,7 +30,7 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
         writer = csv.DictWriter(out, fieldnames=columns)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: " ".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()})
+            writer.writerow({key: spreadsheet_cell(value) for key, value in row.items()})
     return path
 
 
