@@ -53,7 +53,7 @@ def test_camera_offline_at_resolve_is_verification_pending_then_verified_when_ba
         wait_until(lambda: site.incident().status == "verified", RETRY_S + GIVE_UP_S + 90, "verified once back")
 
     incident = site.incident()
-    assert incident.verification_attempts == 1
+    assert incident.verification_attempts >= 1  # one more if the camera was not back yet at the first retry
     events = site.events()
     assert [(e.action.value, e.actor) for e in events] == [
         ("detect", "detector"), ("dispatch", "router"), ("accept", "w-001"), ("resolve", "w-001"),
