@@ -62,7 +62,8 @@ def report(injected: Mapping[str, int], result: Tally, unsent: int | None, pipel
                        ("parked by the intake (refused as data)", pipeline.spool.parked_path)):
         if path.exists():
             say(f"{name}: {len(path.read_text(encoding='utf-8').splitlines())} line(s) in {path}")
-    say(f"faults injected: {sum(injected.values())} ({counted(injected)})")
+    hits = log_text.count("chaos: killed role thread ")
+    say(f"faults injected: {sum(injected.values())} ({counted(injected)}); thread kills that hit a live thread: {hits}")
     say(f"violations: {result.violations}")
     say(f"incidents: {result.incidents}")
     say(f"alerts: {sum(result.alerts.values())} ({counted(result.alerts)}); command centre "

@@ -25,6 +25,7 @@ END_MARGIN_S = 15.0  # no fault starts this close to the end
 ROLE_THREADS = ("inference", "routing-intake", "outbox-relay", "feedback-consumer", "deadline-watcher",
                 "verification")
 TICK_S = 0.5
+RETRY_S = 5.0  # a thread kill while the run is stopped or starting waits for its roles
 
 
 class FaultKind(StrEnum):
@@ -71,7 +72,7 @@ ACTIONS: dict[FaultKind, tuple[Action, Action | None]] = {  # kind -> (inject, u
     FaultKind.BROKER: (lambda rig, _: rig.stop_broker(), lambda rig, _: rig.start_broker()),
     FaultKind.DATABASE: (lambda rig, _: rig.stop_database(), lambda rig, _: rig.start_database()),
     FaultKind.CAMERA: (lambda rig, camera: rig.kill_camera(camera), lambda rig, camera: rig.start_camera(camera)),
-    FaultKind.THREAD: (lambda rig, thread: rig.kill_thread(thread), None),
+    FaultKind.THREAD: (lambda rig, thread: rig.pipeline.kill_thread(thread), None),
     FaultKind.RESTART: (lambda rig, _: rig.stop_run(), lambda rig, _: rig.want_run()),
 }
 
@@ -99,6 +100,9 @@ def play(rig: Rig, faults: list[Fault], duration_s: float, started: float) -> Co
             heapq.heappush(steps, _Step(back_at[key] + 1.0, False, fault))
             continue
         wait_until(rig, started + step.at_s)
+        if fault.kind is FaultKind.THREAD and not rig.pipeline.ready():  # no thread to kill now
+            heapq.heappush(steps, _Step(time.monotonic() - started + RETRY_S, False, fault))
+            continue
         elapsed = time.monotonic() - started
         inject, undo = ACTIONS[fault.kind]
         if step.undo and undo is not None:

@@ -29,6 +29,7 @@ LAUNCHER = Path(__file__).resolve().parent / "chaos_run.py"
 STOP_TIMEOUT_S = 90.0  # `aibrain run` joins each role for up to 15 s
 RESTART_PAUSE_S = 5.0  # between starts of a run that keeps exiting on its own
 DRAIN_TIMEOUT_S = 180.0
+READY_LINE = b"aibrain.live: running "  # logged once the roles have started
 SETTLE_S = 10.0  # after the cameras stop: violations in flight reach the intake and the outbox
 
 
@@ -85,13 +86,16 @@ class PipelineProcess:
         self.exits.append(code)
         return code
 
-    def kill_thread(self, name: str) -> bool:
-        """Ask the launcher to kill the role thread `name`; False when the run is not running."""
-        if self._proc is None or not self.running:
-            return False
+    def ready(self) -> bool:
+        """Running, and its roles started (the log has a `running N camera(s)` line for every start)."""
+        with self.log_path.open("rb") as log:
+            return self.running and log.read().count(READY_LINE) >= self.starts
+
+    def kill_thread(self, name: str) -> None:
+        """Ask the launcher to kill the role thread `name` (it logs whether one was hit)."""
+        assert self._proc is not None, "kill a thread of a running run only"
         self.kill_file.write_text(name, encoding="utf-8")
         self._proc.send_signal(signal.SIGUSR1)
-        return True
 
 
 @dataclass
@@ -143,10 +147,6 @@ class Rig:
     def want_run(self) -> None:
         self.run_wanted = True
         self.keep_running()
-
-    def kill_thread(self, name: str) -> None:
-        if not self.pipeline.kill_thread(name):
-            self.say("  (no thread killed: aibrain run is not running)")
 
     def notice_exit(self) -> None:
         code = self.pipeline.exited_on_its_own()
