@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 
 from aibrain.assets import PROJECT_ROOT
 from routing.topology import Topology
+from scripts.lib.chaos_faults import ROLE_THREADS, FaultKind, plan
 from scripts.lib.chaos_tally import Alert, confirmed_violations, tally
 from scripts.lib.private_services import can_run_private_services
 from tests.conftest import unavailable
@@ -21,6 +23,17 @@ TOPOLOGY = Topology(prefix="chaos", worker_ids=("w-01", "w-02"))
 W1, W2, FALLBACK = TOPOLOGY.worker_queue("w-01"), TOPOLOGY.worker_queue("w-02"), TOPOLOGY.fallback_queue
 V1, V2, V3 = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222",
               "33333333-3333-4333-8333-333333333333")
+
+
+def test_a_seed_gives_one_schedule_that_starts_with_every_kind() -> None:
+    cameras = ["cam-01", "cam-02"]
+    faults = plan(random.Random(7), 600, cameras)
+    assert faults == plan(random.Random(7), 600, cameras) != plan(random.Random(8), 600, cameras)
+    assert {fault.kind for fault in faults[:5]} == set(FaultKind)
+    times = [fault.at_s for fault in faults]
+    assert times == sorted(times) and times[0] >= 20 and times[-1] < 600 - 15 and len(faults) > 20
+    assert {f.target for f in faults if f.kind is FaultKind.CAMERA} <= set(cameras)
+    assert {f.target for f in faults if f.kind is FaultKind.THREAD} <= {*ROLE_THREADS, "reader-cam-01", "reader-cam-02"}
 
 
 def test_the_intake_lines_are_the_violations() -> None:
