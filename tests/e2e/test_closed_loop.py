@@ -2,10 +2,10 @@
 
 A real RTSP camera shows parked shared bikes; the pipeline alerts worker w-001. The worker accepts
 and resolves with the `aibrain worker` command (interactively and one command at a time), connected
-as their own RabbitMQ user when the site's users were provisioned. Then the
-camera looks again: when the bikes were moved (the camera now shows the same pavement with them
-painted out) the incident is verified; when they are still there it is reopened and the next level
-of the grid's escalation chain is told. An accept limit missed escalates once, to the first level.
+as their own RabbitMQ user where the site's users were provisioned. Then the camera looks again:
+when the bikes were moved (the camera now shows the same pavement with them painted out) the
+incident is verified; when they are still there it is reopened and the next level of the grid's
+escalation chain is told. An accept limit missed escalates once, to the first level.
 """
 
 from __future__ import annotations
