@@ -144,15 +144,26 @@ class RoutingIntake(ThreadRole):
         if not remaining:
             return 0
         if self._spool is None:
-            log.error("stopping with %d item(s) unstored and no spool: lost: %s", len(remaining),
-                      ", ".join(item_label(item) for item in remaining))
+            self._log_lost(remaining, "no spool")
             return 0
-        # Replaces the file: items read back from it and not yet stored are among `remaining`.
-        count = self._spool.save(remaining)
+        if not self._spool_read:  # never started: what the file holds stays in it
+            remaining = self._spool.load() + remaining
+        try:
+            # Replaces the file: items read back from it and not yet stored are among `remaining`.
+            count = self._spool.save(remaining)
+        except OSError as exc:
+            self._log_lost(remaining, f"{self._spool.path} cannot be written: {describe(exc)}")
+            return 0
         self.stats.spooled += count
         log.warning("stopping with the database unavailable: %d item(s) kept in %s for the next start",
                     count, self._spool.path)
         return count
+
+    @staticmethod
+    def _log_lost(items: list[IntakeItem], why: str) -> None:
+        # The last place they can be read from: the log, in the spool's own format.
+        log.error("stopping with %d item(s) unstored and nowhere to keep them (%s): %s", len(items), why,
+                  " ".join(encode(item) for item in items))
 
     def _take(self) -> IntakeItem | None:
         with self._changed:
