@@ -29,6 +29,8 @@ RETRY_S = 5.0  # a thread kill while the run is stopped or starting waits for it
 
 
 class FaultKind(StrEnum):
+    """What a fault does to the run (and, for an outage, undoes `hold_s` later)."""
+
     BROKER = "broker"  # RabbitMQ node stopped, then started
     DATABASE = "database"  # PostgreSQL stopped (fast: connections cut), then started
     CAMERA = "camera"  # a camera's RTSP server killed (SIGKILL), then started on its port
@@ -42,6 +44,8 @@ HOLD_S = {FaultKind.BROKER: (5.0, 20.0), FaultKind.DATABASE: (5.0, 20.0), FaultK
 
 @dataclass(frozen=True)
 class Fault:
+    """One planned fault, e.g. `Fault(63.2, FaultKind.BROKER, "", 16.4)`: the broker down for 16.4 s."""
+
     at_s: float  # since the run started
     kind: FaultKind
     target: str  # camera id or thread name; "" for the others

@@ -30,6 +30,8 @@ VIOLATION_LINE = re.compile(r"violation (?P<id>[0-9a-f-]{36}) confirmed: camera 
 
 @dataclass(frozen=True)
 class Alert:
+    """One alert message found in a queue."""
+
     queue: str
     message_id: str
     incident_id: str
@@ -70,6 +72,8 @@ def queued_alerts(broker: str, queues: list[str]) -> list[Alert]:
 
 @dataclass
 class Tally:
+    """The figures of the verdict, with a line naming each loss and each duplicate."""
+
     violations: int = 0
     incidents: int = 0
     alerts: Counter[str] = field(default_factory=Counter)  # queue -> alerts (distinct message ids)
