@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from configs.file_size import MAX_GRIDS_BYTES, size_problem
 from configs.problems import ENTRY_LABELS, ConfigError, ConfigProblem, entry_path, shown
 from configs.schema import LonLat
 from configs.taxonomy import (
@@ -94,8 +95,11 @@ def check_grid_file(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProble
     value = raw.get("grids")
     if not isinstance(value, str):
         return []  # missing or mistyped: the schema reports it
+    path = resolve(ctx.base_dir, value)
+    if (too_large := size_problem(path, MAX_GRIDS_BYTES)) is not None:
+        return [ctx.problem("grids", too_large)]
     try:
-        ctx.grids = load_grids(resolve(ctx.base_dir, value))
+        ctx.grids = load_grids(path)
     except GridFileError as exc:
         return [ctx.problem("grids", str(problem)) for problem in exc.problems]
     return []

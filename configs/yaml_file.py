@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from configs.expand import expand_variables
+from configs.file_size import MAX_YAML_BYTES, FileTooLarge, read_capped
 from configs.problems import ConfigError, ConfigProblem, entry_path, shown
 
 
@@ -87,7 +88,9 @@ def alias_problem(document: Any) -> str | None:
 
 def read_yaml(file: Path) -> dict[str, Any]:
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_capped(file, MAX_YAML_BYTES).decode("utf-8")
+    except FileTooLarge as exc:
+        raise ConfigError([ConfigProblem(file, "(file)", str(exc))]) from None
     except (OSError, ValueError) as exc:  # ValueError: not UTF-8
         raise ConfigError([ConfigProblem(file, "(file)", f"cannot read the file: {exc}")]) from exc
     try:
