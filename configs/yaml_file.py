@@ -47,6 +47,8 @@ def yaml_problem(file: Path, exc: yaml.YAMLError) -> ConfigProblem:
     return ConfigProblem(file, "(file)", f"not valid YAML: {str(exc).splitlines()[0]}")
 
 
+# libyaml's parser where PyYAML was built with it: the same safe constructors, ten times faster.
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_VALUES = 2_000_000  # a street of thousands of cameras holds far fewer; more is an alias bomb
 
 
@@ -94,7 +96,7 @@ def read_yaml(file: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:  # ValueError: not UTF-8
         raise ConfigError([ConfigProblem(file, "(file)", f"cannot read the file: {exc}")]) from exc
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise ConfigError([yaml_problem(file, exc)]) from exc
     except RecursionError:
