@@ -223,9 +223,12 @@ class SiteConfig(Strict):
     @classmethod
     def database_is_supported(cls, url: SecretStr) -> SecretStr:
         try:
-            backend = make_url(url.get_secret_value()).get_backend_name()
+            parsed = make_url(url.get_secret_value())
         except (ArgumentError, ValueError):
             raise ValueError("not a database URL; use sqlite:///path or postgresql+psycopg://user@host/db") from None
+        backend = parsed.get_backend_name()
+        if parsed.host and "@" in parsed.host:  # SQLAlchemy ends the password at its first @
+            raise ValueError("the host name holds an @: write an @ in the password as %40")
         if backend not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database {backend!r}; use sqlite:///path or postgresql+psycopg://...")
         return url

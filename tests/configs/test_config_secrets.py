@@ -73,3 +73,16 @@ def test_check_config_of_a_file_named_like_a_url_does_not_echo_it() -> None:
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "cannot read the file" in run.stderr, run.stderr
     assert SECRET not in run.stdout + run.stderr, run.stderr
+
+
+def test_an_unencoded_at_in_a_database_password_is_refused(tmp_path: Path) -> None:
+    """SQLAlchemy ends the password at its first `@`, so the rest would be taken for the host name and
+    quoted by the driver's "cannot resolve host" error."""
+    site = good_site() | {"database": f"postgresql+psycopg://{CREDENTIALS}@db-host/aibrain"}
+    with pytest.raises(ConfigError) as caught:
+        load_site(write_site(tmp_path, site))
+    [problem] = caught.value.problems
+    assert problem.field == "database" and "write an @ in the password as %40" in problem.message, problem
+    assert SECRET not in str(caught.value)
+    encoded = CREDENTIALS.replace("@", "%40")
+    load_site(write_site(tmp_path, good_site() | {"database": f"postgresql+psycopg://{encoded}@db-host/aibrain"}))
