@@ -4,17 +4,12 @@ a cut file's incidents are kept, and the exit status says it was not read to its
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.broker import wait_until
 from tests.e2e.replay_site import aibrain_replay, write_site
+from tests.helpers.live_run import LiveRun
 from tests.helpers.media import make_audio_only_clip, make_test_pattern_clip
 
 EXIT_FILE_FAILED, EXIT_FILE_CUT_SHORT = 1, 3
@@ -39,19 +34,9 @@ def test_an_audio_only_file_is_named_with_its_camera(tmp_path: Path, yolo_onnx: 
 def test_an_audio_only_file_camera_is_offline_with_the_reason(tmp_path: Path, yolo_onnx: Path) -> None:
     make_audio_only_clip(tmp_path / "voice.m4a")
     site = write_site(tmp_path, "voice.m4a", yolo_onnx)
-    run = subprocess.Popen([sys.executable, "-m", "aibrain", "run", "--config", str(site)], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True, env=os.environ | {"PYTHONUNBUFFERED": "1"})
-    lines: list[str] = []
-    reading = threading.Thread(target=lambda: lines.extend(run.stdout or ()), daemon=True)
-    reading.start()
-    try:
-        wait_until(lambda: any("camera cam-07: offline" in line for line in lines) or run.poll() is not None, 120,
-                   "the camera reported offline")
-    finally:
-        run.send_signal(signal.SIGTERM)
-        run.wait(timeout=60)
-        reading.join(10)
-    output = "".join(lines)
+    with LiveRun(site) as run:
+        run.wait_for("camera cam-07: offline", 120)
+    output = run.output
     assert f"camera cam-07: offline (cannot open {tmp_path / 'voice.m4a'}: it holds no video stream" in output, \
         output[-3000:]
     assert "Traceback" not in output and "IndexError" not in output, output[-3000:]

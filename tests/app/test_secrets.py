@@ -3,11 +3,8 @@ command's output, whatever fails: a camera that cannot be reached, a broker refu
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -19,6 +16,7 @@ from routing.db import make_engine, session_factory
 from routing.schema import CameraEvent
 from tests.configs.test_load_site import good_site, write_site
 from tests.e2e.broker import wait_until
+from tests.helpers.live_run import LiveRun
 from tests.helpers.rtsp import free_port
 
 pytestmark = pytest.mark.integration
@@ -37,30 +35,18 @@ def test_no_credential_reaches_logs_events_or_output(tmp_path: Path, pg_url: str
     site["cameras"][0].update(open_timeout_s=2, read_timeout_s=2, reconnect_max_s=2)
     path = write_site(tmp_path, site)
 
-    run = subprocess.Popen([sys.executable, "-m", "aibrain", "--log-level", "DEBUG", "run", "--config", str(path)],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           env=os.environ | {"PYTHONUNBUFFERED": "1"})
-    lines: list[str] = []
-    assert run.stdout is not None
-    reading = threading.Thread(target=lambda: lines.extend(run.stdout or ()), daemon=True)
-    reading.start()
     sessions = session_factory(make_engine(database))
 
     def camera_reasons() -> list[str]:
         with sessions() as session:
             return [event.reason for event in session.scalars(select(CameraEvent))]
 
-    try:
+    with LiveRun(path, log_level="DEBUG") as run:
         # The camera refused and retried, the broker's login refused, and the camera's event stored.
-        wait_until(lambda: any("camera cam-01: offline" in line for line in lines)
-                   and any("the broker refused the user name or password" in line for line in lines)
-                   and any("rtsp://***@" in reason for reason in camera_reasons()), 120,
-                   "the camera offline, the broker refusing the login and the camera event stored")
-    finally:
-        run.send_signal(signal.SIGTERM)
-        run.wait(timeout=60)
-        reading.join(10)
-    output = "".join(lines)
+        run.wait_for("camera cam-01: offline", 120)
+        run.wait_for("the broker refused the user name or password", 120)
+        wait_until(lambda: any("rtsp://***@" in reason for reason in camera_reasons()), 120, "the camera event")
+    output = run.output
     assert run.returncode == 0, output[-3000:]
     assert "rtsp://***@127.0.0.1" in output and "amqp://***@127.0.0.1" in output
     reasons = camera_reasons()
