@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from aibrain.logs import setup_logging
+from aibrain.redacted_output import redacted_output
 from aibrain.replay_inputs import Speed, media_time_argument
 from aibrain.worker_arguments import add_arguments as add_worker_arguments
 from configs.load import ConfigError, Site, load_site
@@ -264,9 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    setup_logging(args.log_level)
-    return int(args.handler(args))
+    with redacted_output():  # argparse and every command echo values: none may print a password
+        args = build_parser().parse_args(argv)
+        setup_logging(args.log_level)
+        return int(args.handler(args))
 
 
 if __name__ == "__main__":

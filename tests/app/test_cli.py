@@ -118,3 +118,14 @@ def test_a_database_down_at_start_is_one_line_naming_it_and_exit_1(tmp_path: Pat
     [line] = [line for line in run.stderr.splitlines() if line.startswith("error:")]
     assert line.startswith(f"error: database postgresql+psycopg://***@127.0.0.1:{port}/aibrain is unavailable: ") \
         and "Connection refused" in line, run.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["models", "path", "rtsp:/admin:Pa@hunter2@10.0.0.7/card.yaml"],  # echoed by the command
+    ["run", "--config", "site.yaml", "--shard", "admin:Pa@hunter2@10.0.0.7"],  # echoed by argparse
+    ["models", "export", "yolov8n", "--imgsz", "admin:Pa@hunter2@h"],
+], ids=["a command's error", "a bad option", "an option's type"])
+def test_no_command_prints_a_value_shaped_like_credentials(args: list[str]) -> None:
+    run = aibrain(*args)
+    assert run.returncode != 0 and run.stderr, run
+    assert "hunter2" not in run.stdout + run.stderr and "***@" in run.stderr, run.stderr
