@@ -24,6 +24,7 @@ from typing import Any
 
 import av
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from aibrain import assemble
@@ -260,7 +261,7 @@ class ReplayProgress:
 
     def file(self, name: str, span_s: float, start_s: float) -> Callable[[float], None]:
         """A bar for the next file; returns what to call with the media time reached."""
-        task = self.bars.add_task(name, total=span_s)
+        task = self.bars.add_task(escape(name), total=span_s)  # a file name is text, not rich markup
         self._file = task, span_s
 
         def reached(media_s: float) -> None:

@@ -64,3 +64,13 @@ def test_a_file_cut_short_is_replayed_with_a_warning_and_exit_status_3(tmp_path:
 def test_a_whole_file_replays_without_a_warning(tmp_path: Path, yolo_onnx: Path, pattern_clip: Path) -> None:
     run = aibrain_replay(write_site(tmp_path, str(pattern_clip), yolo_onnx), pattern_clip)
     assert run.returncode == 0 and "warning" not in run.stderr.lower(), run.stderr
+
+
+def test_a_file_named_like_rich_markup_keeps_its_name_on_the_progress_bar(tmp_path: Path, yolo_onnx: Path,
+                                                                          pattern_clip: Path) -> None:
+    named = tmp_path / "[red]gate [link=x]2026.mp4"
+    named.write_bytes(pattern_clip.read_bytes())
+    run = aibrain_replay(write_site(tmp_path, str(pattern_clip), yolo_onnx), named, progress=True)
+    assert run.returncode == 0, run.stderr
+    bars = [line for line in run.stderr.splitlines() if "━" in line]
+    assert any(line.startswith("[red]gate [link=x]2026.mp4 ") for line in bars), bars
