@@ -105,7 +105,11 @@ def play(rig: Rig, faults: list[Fault], duration_s: float, started: float) -> Co
             continue
         wait_until(rig, started + step.at_s)
         if fault.kind is FaultKind.THREAD and not rig.pipeline.ready():  # no thread to kill now
-            heapq.heappush(steps, _Step(time.monotonic() - started + RETRY_S, False, fault))
+            retry_at = time.monotonic() - started + RETRY_S
+            if retry_at < duration_s:
+                heapq.heappush(steps, _Step(retry_at, False, fault))
+            else:
+                rig.say(f"+{retry_at - RETRY_S:6.1f} s  {fault.describe()}: not killed, the run never got ready")
             continue
         elapsed = time.monotonic() - started
         inject, undo = ACTIONS[fault.kind]

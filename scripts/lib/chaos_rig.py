@@ -46,12 +46,14 @@ class PipelineProcess:
     unexpected_exits: list[int] = field(default_factory=list)  # exits nobody asked for
     _proc: subprocess.Popen[bytes] | None = None
     _last_start: float = float("-inf")
+    _log_at_start: int = 0  # the log's size when the current process started
 
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
     def start(self) -> None:
+        self._log_at_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 [sys.executable, str(LAUNCHER), "run", "--config", str(self.site)], stdout=log,
@@ -87,9 +89,12 @@ class PipelineProcess:
         return code
 
     def ready(self) -> bool:
-        """Running, and its roles started (the log has a `running N camera(s)` line for every start)."""
+        """Running, and its roles started (its log has the `running N camera(s)` line since this start)."""
+        if not self.running:
+            return False
         with self.log_path.open("rb") as log:
-            return self.running and log.read().count(READY_LINE) >= self.starts
+            log.seek(self._log_at_start)
+            return READY_LINE in log.read()
 
     def kill_thread(self, name: str) -> None:
         """Ask the launcher to kill the role thread `name` (it logs whether one was hit)."""
