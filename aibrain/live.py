@@ -143,18 +143,7 @@ def run_live(site: Site, shard: tuple[int, int] = (0, 1)) -> int:
     if not cameras:
         log.error("shard %d/%d holds none of the site's %d cameras", *shard, len(site.config.cameras))
         return 1
-    # Bound before anything starts: a port in use stops the start here, with the field named.
-    status_server = open_status_server(site)
-    try:
-        return run_until_stopped(site, cameras, status_server, shard)
-    finally:
-        if status_server is not None:
-            status_server.close()
-
-
-def run_until_stopped(site: Site, cameras: list[CameraConfig], status_server: StatusServer | None,
-                      shard: tuple[int, int] = (0, 1)) -> int:
-    upgrade_to_head(site.database_url())
+    # Installed first: a SIGTERM while the run is still starting stops it cleanly once started.
     stop = threading.Event()
 
     def on_signal(number: int, _frame: object) -> None:
@@ -163,6 +152,18 @@ def run_until_stopped(site: Site, cameras: list[CameraConfig], status_server: St
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
+    # Bound before anything starts: a port in use stops the start here, with the field named.
+    status_server = open_status_server(site)
+    try:
+        return run_until_stopped(site, cameras, status_server, stop, shard)
+    finally:
+        if status_server is not None:
+            status_server.close()
+
+
+def run_until_stopped(site: Site, cameras: list[CameraConfig], status_server: StatusServer | None,
+                      stop: threading.Event, shard: tuple[int, int] = (0, 1)) -> int:
+    upgrade_to_head(site.database_url())
     run = LiveRun(site, cameras, stop, shard)
     if status_server is not None:
         status_server.attach(run)
