@@ -53,6 +53,10 @@ class LiveRunCollector(Collector):
         yield from (alive, restarts)
         yield _counter("aibrain_incidents", "incidents stored", run.intake.stats.incidents)
         yield _counter("aibrain_store_retries", "database writes retried", run.intake.stats.write_retries)
+        yield _counter("aibrain_intake_parked", "violations and camera events the database refused as data, "
+                       "kept in the parked file", run.intake.stats.parked)
+        yield _counter("aibrain_intake_replayed", "items read back from the spool at start",
+                       run.intake.stats.replayed)
         yield _counter("aibrain_escalations", "escalations for missed limits", run.watcher.escalations)
         yield _counter("aibrain_verifications", "verification verdicts recorded", run.verification.recorded)
         yield _gauge("aibrain_outbox_unsent", "outbox messages waiting for the broker", run.unsent_messages)

@@ -94,6 +94,7 @@ def test_resolved_and_moved_is_verified(tmp_path: Path, clips: dict[str, Path], 
     assert [v for _, v in samples(metrics["aibrain_feedback_rejected"])] in ([], [0.0])
     assert value(metrics, "aibrain_feedback_requeued") == 0 and value(metrics, "aibrain_dead_letter_messages") == 0
     assert value(metrics, "aibrain_store_retries") == 0 and value(metrics, "aibrain_escalations") == 0
+    assert value(metrics, "aibrain_intake_parked") == 0 and value(metrics, "aibrain_intake_replayed") == 0
     assert value(metrics, "aibrain_frames_detected", camera="cam-01") > 10
     assert value(metrics, "aibrain_frames_dropped", camera="cam-01") >= 0
     assert value(metrics, "aibrain_camera_online", camera="cam-01") == 1
