@@ -23,8 +23,19 @@ def redact_url(text: str) -> str:
     return _BARE_USERINFO.sub("***@", _URL_USERINFO.sub(r"\g<scheme>***@", text))
 
 
+_SQLALCHEMY_TRAILERS = ("[SQL:", "[parameters:", "(Background on this error")
+
+
 def describe(exc: BaseException) -> str:
     """An exception as one line for a log or a health reason, credentials removed (ffmpeg errors
-    quote the URL; pika's often have an empty str() and the cause in their args)."""
-    detail = str(exc) or "; ".join(str(arg) or repr(arg) for arg in exc.args)
+    quote the URL; pika's often have an empty str() and the cause in their args). Its lines are
+    joined with "; ", leaving out the statement, parameters and link SQLAlchemy's errors append.
+
+    >>> describe(ValueError("first\\n  second\\n[SQL: INSERT ...]\\n[parameters: {'a': 1}]"))
+    'ValueError: first; second'
+    """
+    text = str(exc) or "; ".join(str(arg) or repr(arg) for arg in exc.args)
+    detail = "; ".join(line.strip() for line in text.splitlines()
+                       if line.strip() and not line.startswith(_SQLALCHEMY_TRAILERS))
     return redact_url(f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__)
+

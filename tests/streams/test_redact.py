@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
 
-from streams.redact import redact_url
+from streams.redact import describe, redact_url
 
 
 @pytest.mark.parametrize(("text", "redacted"), [
@@ -33,3 +35,17 @@ from streams.redact import redact_url
 ])
 def test_redact_url_removes_every_credential(text: str, redacted: str) -> None:
     assert redact_url(text) == redacted
+
+
+def test_a_database_error_is_described_in_one_line_without_its_statement_or_values() -> None:
+    """A worker's note or a camera's name in the parameters stays out of the log line."""
+    engine = create_engine("sqlite://")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (id TEXT PRIMARY KEY)"))
+    try:
+        with engine.begin() as connection:
+            for _ in range(2):
+                connection.execute(text("INSERT INTO t VALUES (:id)"), {"id": "private-note"})
+    except IntegrityError as exc:
+        line = describe(exc)
+    assert line == "IntegrityError: (sqlite3.IntegrityError) UNIQUE constraint failed: t.id"
