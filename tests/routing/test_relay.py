@@ -244,8 +244,8 @@ def test_wake_publishes_at_once_and_stop_is_prompt_with_a_long_poll_interval(
     dispatcher = make_dispatcher(sessions, topology, wake=relay.wake)
     started = time.monotonic()
     dispatcher.dispatch(violation())
-    assert wait_until(lambda: unsent(sessions) == 0, timeout=5)
-    assert time.monotonic() - started < 5  # not after the 60 s poll interval
+    assert wait_until(lambda: unsent(sessions) == 0, timeout=30)
+    assert time.monotonic() - started < 30  # not after the 60 s poll interval (slack for a loaded machine)
     take(amqp_channel, topology.worker_queue("w-day"), 1)
     relays.stop(relay, within_s=1.5)
 

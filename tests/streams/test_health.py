@@ -51,7 +51,7 @@ def test_watchdog_reports_offline_once_after_offline_after_s_without_a_picture()
     watchdog.join(2)
     assert not watchdog.is_alive()
     assert [e.state for e in events] == [CameraState.CONNECTING, CameraState.ONLINE, CameraState.OFFLINE]
-    assert 0.5 <= offline_after < 0.5 + 1.0, "reported on time, never early (1 s for a loaded machine)"
+    assert 0.5 <= offline_after < 0.5 + 4.0, "reported on time, never early (4 s for a loaded machine)"
     assert events[-1].reason.startswith("no usable picture for ")
 
 
