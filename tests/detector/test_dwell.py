@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -183,7 +184,9 @@ def test_two_bikes_side_by_side_are_two_violations() -> None:
 
 def test_state_is_per_engine_and_deterministic() -> None:
     frames = every(0, 30, Obj(7)) + every(30, 45) + every(45, 130, Obj(8, x=302), Obj(9, x=700, y=900))
-    assert run(make_engine(), frames) == run(make_engine(), frames)
+    # Each violation gets an id of its own: everything else must be the same.
+    first, second = ([dataclasses.replace(v, id="") for v in run(make_engine(), frames)] for _ in range(2))
+    assert first == second and first
 
 
 def test_bad_parameters_are_named() -> None:

@@ -120,6 +120,7 @@ def test_worker_accepts_and_resolves_through_the_broker(
     assert wait_until(lambda: status(sessions, incident_id) is Status.ACCEPTED)
     worker.send(inbox.find(incident_id[:8]), FeedbackAction.RESOLVE, "moved both bikes to the rack")
     assert wait_until(lambda: status(sessions, incident_id) is Status.RESOLVED)
+    assert wait_until(lambda: len(pipeline.changes) == 2), "on_change runs just after the commit"
     assert pipeline.changes == [(incident_id, Status.ACCEPTED), (incident_id, Status.RESOLVED)]
 
     assert wait_until(lambda: worker.sync(inbox) >= 0 and inbox.entries[incident_id].status == "resolved")
