@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from contextlib import ExitStack
@@ -39,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a file
 from scripts.lib import chaos_faults, chaos_site, private_services, rtsp_camera  # noqa: E402
 from scripts.lib.chaos_rig import PipelineProcess, Rig  # noqa: E402
 from scripts.lib.chaos_tally import Tally, check  # noqa: E402
+from scripts.lib.workdir import in_workdir  # noqa: E402
 
 SHOWN = 10  # loss and duplicate lines printed in full
 
@@ -132,11 +132,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.workdir:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-        return chaos(args, args.workdir.resolve())
-    with tempfile.TemporaryDirectory(prefix="aibrain-chaos-") as scratch:
-        return chaos(args, Path(scratch))
+    return in_workdir(args.workdir, "aibrain-chaos-", lambda folder: chaos(args, folder))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ prints: the samples' range, growth per hour after the warm-up (least-squares slo
 for RSS is < 1 MB/h), frames detected/dropped from the run's last status line, and incidents and
 camera events from the database. Exits 1 if the run died, or did not exit 0 on SIGTERM.
 
-In --source rtsp mode each camera is its own RTSP server (scripts/rtsp_server.py --loop, under
-Debian's /usr/bin/python3) serving the clip, re-encoded to H.264 first when it is not.
+In --source rtsp mode each camera is its own RTSP server (scripts/lib/rtsp_camera.py: GStreamer,
+under Debian's /usr/bin/python3) looping the clip, re-encoded to H.264 first when it is not.
 
 Usage: .venv/bin/python scripts/soak.py --cameras 4 --minutes 10 [--source rtsp] [--clip PATH]
 """
@@ -26,11 +26,9 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,13 +38,15 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from aibrain.assets import PROJECT_ROOT, asset
+from aibrain.assets import asset
 from routing.db import make_engine
 from routing.schema import CameraEvent, Incident
 from streams.redact import redact_url
 
-RTSP_PYTHON = "/usr/bin/python3"  # Debian's, which has GStreamer's bindings
-RTSP_SERVER = PROJECT_ROOT / "scripts" / "rtsp_server.py"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a file: `scripts.lib` from the checkout
+from scripts.lib.rtsp_camera import RtspServer  # noqa: E402
+from scripts.lib.workdir import in_workdir  # noqa: E402
+
 STOP_TIMEOUT_S = 90.0  # `aibrain run` joins each role for up to 15 s
 RSS_TARGET_MB_H = 1.0  # DESIGN.md: memory flat, < 1 MB growth per hour after warm-up
 _STATUS = re.compile(r"status: frames detected (?P<frames>\{.*?\}), dropped (?P<dropped>\{.*?\}), "
@@ -127,34 +127,6 @@ def as_h264(clip: Path, folder: Path) -> Path:
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(clip), "-an", "-c:v", "libx264",
                     "-pix_fmt", "yuv420p", "-g", str(fps), str(copy)], check=True)
     return copy
-
-
-@contextmanager
-def rtsp_cameras(clip: Path, count: int, folder: Path) -> Iterator[list[str]]:
-    """`count` RTSP servers looping `clip` (as H.264), one per camera; their URLs."""
-    clip = as_h264(clip, folder)
-    servers: list[subprocess.Popen[str]] = []
-    try:
-        urls = []
-        for index in range(count):
-            errors = (folder / f"rtsp-{index}.log").open("w")
-            server = subprocess.Popen([RTSP_PYTHON, str(RTSP_SERVER), "--port", "0", "--file", str(clip), "--loop"],
-                                      stdout=subprocess.PIPE, stderr=errors, text=True)
-            servers.append(server)
-            assert server.stdout is not None
-            ready = server.stdout.readline()  # "READY rtsp://127.0.0.1:PORT/cam", or "" if it died
-            if not ready.startswith("READY "):
-                raise RuntimeError(f"RTSP server did not start; see {errors.name}")
-            urls.append(ready.split()[1])
-        yield urls
-    finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
 
 
 def last_status(log: str) -> dict[str, object] | None:
@@ -242,8 +214,11 @@ def stop(proc: subprocess.Popen[bytes]) -> tuple[int | None, float]:
 def soak(args: argparse.Namespace, folder: Path) -> int:
     database = args.database or f"sqlite:///{folder / 'soak.db'}"
     with ExitStack() as stack:
-        urls = (stack.enter_context(rtsp_cameras(args.clip, args.cameras, folder)) if args.source == "rtsp"
-                else [str(args.clip)] * args.cameras)
+        if args.source == "rtsp":  # one looping RTSP server per camera, stopped when the run is
+            clip = as_h264(args.clip, folder)
+            urls = [stack.enter_context(RtspServer(clip)).url for _ in range(args.cameras)]
+        else:
+            urls = [str(args.clip)] * args.cameras
         site = write_site(folder, urls, args, database)
         log_path = folder / "run.log"
         print(f"soak: {args.cameras} {args.source} camera(s) of {args.clip.name} at {args.detect_fps:g} fps for "
@@ -313,11 +288,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.workdir:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-        return soak(args, args.workdir.resolve())
-    with tempfile.TemporaryDirectory(prefix="aibrain-soak-") as scratch:
-        return soak(args, Path(scratch))
+    return in_workdir(args.workdir, "aibrain-soak-", lambda folder: soak(args, folder))
 
 
 if __name__ == "__main__":

@@ -5,4 +5,5 @@ puts the checkout on sys.path first):
     rtsp_camera        a real RTSP server (GStreamer) serving a clip, killed and restarted at will
     chaos_run          `aibrain` with a role-thread killer, for fault runs (no fault injection in production code)
     chaos_*            the pieces of scripts/chaos.py: its site and clip, its faults, its tally
+    workdir            the folder a script works in: its --workdir, or a temporary one
 """
