@@ -23,8 +23,6 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # pika logs every connection attempt at INFO, and each failed one as several ERROR lines with
-    # tracebacks; every failure also reaches our broker clients as an exception, which they log in
-    # one redacted line. So pika's own lines are only noise while a broker is down.
-    logging.getLogger("pika").setLevel(logging.CRITICAL)
+    # pika logs every connection attempt at INFO, with the host: keep its warnings only.
+    logging.getLogger("pika").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
