@@ -1,3 +1,17 @@
-"""AI Brain: the thin app layer (CLI, config loading, wiring the stages together)."""
+"""AI Brain: the thin app layer — the `aibrain` CLI and the wiring of the stages.
+
+cli.py — the `aibrain` command: argument parsing and dispatch to the commands below.
+site_loading.py — loading a site file for a command, or exiting with every problem printed.
+assemble.py — building the stages (model, rules, dispatcher, closed loop) from a loaded site.
+logs.py — logging set-up, with credentials redacted.
+redacted_output.py — stdout and stderr through a redacting writer.
+database_unavailable.py — one clear line and exit 1 when the database cannot be reached.
+assets.py — where the shared test weights and footage are found (AIBRAIN_ASSETS).
+live/ — `aibrain run`: the live run, its supervisor, status server and metrics.
+replay/ — `aibrain replay`: recorded footage through a camera's rules, and the analyst's report.
+worker/ — `aibrain worker`: a grid worker's command-line client and local inbox.
+model_tools/ — `aibrain models`: model cards' weights, export, training, evaluation.
+broker_setup/ — `aibrain broker provision` and the site's broker settings.
+"""
 
 __version__ = "0.1.0"

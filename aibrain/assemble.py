@@ -8,27 +8,27 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from aibrain.broker_settings import escalation_chains, site_topology
-from aibrain.model_commands import model_dirs
+from aibrain.broker_setup.broker_settings import escalation_chains, site_topology
+from aibrain.model_tools.model_commands import model_dirs
+from common.schedule import parse_shift
 from configs.checks import card_reference
 from configs.load import Site
 from configs.schema import CameraConfig, RuleConfig
-from detector.backends import Backend, open_backend
+from detector.backends.backend import Backend, open_backend
 from detector.engine import ObjectFilter, RuleEngine
 from detector.inference_loop import CameraDetectorState
 from detector.model_card import ModelCard, known_object_kinds, load_card, object_kind_lookup, resolve_weights
 from detector.rules import RULES, ClusterGroup, Rule
-from detector.schedule import parse_shift
 from detector.tracker import CameraTracker
 from detector.zones import Zone
-from routing.closed_loop import ClosedLoop
-from routing.db import make_engine, session_factory
-from routing.deadlines import DueLimits, DueMinutes
-from routing.dispatch import CameraInfo, Dispatcher
-from routing.grids import GeoPoint
-from routing.roster import Roster, Worker
-from routing.spool import Spool
-from routing.verification import VerificationPolicy
+from routing.assign.grids import GeoPoint
+from routing.assign.roster import Roster, Worker
+from routing.incidents.closed_loop import ClosedLoop
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.deadlines import DueLimits, DueMinutes
+from routing.incidents.dispatch import CameraInfo, Dispatcher
+from routing.incidents.spool import Spool
+from routing.incidents.verification import VerificationPolicy
 from streams.source import SourceSettings
 
 

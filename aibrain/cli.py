@@ -13,11 +13,11 @@ from typing import NoReturn
 
 from aibrain.logs import setup_logging
 from aibrain.redacted_output import redacted_output
-from aibrain.replay_inputs import Speed, media_time_argument
-from aibrain.worker_arguments import add_arguments as add_worker_arguments
+from aibrain.replay.inputs import Speed, media_time_argument
+from aibrain.worker.arguments import add_arguments as add_worker_arguments
+from common.redact import redact_url
 from configs.load import ConfigError, Site, load_site
 from configs.problems import ConfigProblem
-from streams.redact import redact_url
 
 log = logging.getLogger("aibrain")
 
@@ -67,7 +67,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from aibrain.database_unavailable import exit_if_unavailable
-    from aibrain.live import run_live
+    from aibrain.live.live_run import run_live
 
     site = load_or_exit(args.config)
     try:
@@ -78,7 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from aibrain.replay import ReplayRequest, run_replay
+    from aibrain.replay.replay_run import ReplayRequest, run_replay
 
     site = load_or_exit(args.config)
     request = ReplayRequest(files=args.files, camera_id=args.camera, json_out=args.json,
@@ -90,7 +90,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from aibrain.database_unavailable import exit_if_unavailable
-    from routing.migrate import upgrade_to_head
+    from routing.incidents.migrate import upgrade_to_head
 
     site = load_or_exit(args.config)
     with exit_if_unavailable(site.database_url()):
@@ -100,19 +100,19 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from aibrain import worker_cli
+    from aibrain.worker import worker_commands as worker_cli
 
     return worker_cli.run(args, load_or_exit(args.config))
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from aibrain import model_commands
+    from aibrain.model_tools import model_commands
 
     return model_commands.run(args)
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
-    from aibrain import broker_commands
+    from aibrain.broker_setup import provision_command as broker_commands
 
     return broker_commands.run(args)
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from streams.redact import redact_url
+from common.redact import redact_url
 
 EXIT_DATABASE_UNAVAILABLE = 1
 

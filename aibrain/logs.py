@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from streams.redact import redact_url
+from common.redact import redact_url
 
 
 class RedactingFormatter(logging.Formatter):

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from streams.redact import redact_url
+from common.redact import redact_url
 
 
 class RedactingWriter(io.TextIOBase):

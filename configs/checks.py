@@ -36,8 +36,8 @@ from configs.taxonomy import (
 from configs.writable import folder_write_problem
 from configs.yaml_file import read_yaml, schema_problems
 from detector.model_card import USER_MODEL_DIR, CardNotFound, known_object_kinds, load_card, names_a_file
-from routing.amqp import TlsFiles, tls_context
-from routing.grids import GridFileError, GridMap, load_grids
+from routing.assign.grids import GridFileError, GridMap, load_grids
+from routing.broker.connection import TlsFiles, tls_context
 
 
 @dataclass

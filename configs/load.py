@@ -12,7 +12,7 @@ from configs.problems import ConfigError, ConfigProblem
 from configs.schema import CameraConfig, RuleConfig, SiteConfig
 from configs.taxonomy import KindSpec, ObjectFilterSpec, ResolvedRule, resolve_rule
 from configs.yaml_file import read_yaml, schema_problems
-from routing.grids import GridMap
+from routing.assign.grids import GridMap
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streams.redact import redact_url
+from common.redact import redact_url
 
 # Which key names an entry of a list in field paths, so problems say "cameras[2] (cam-03)".
 ENTRY_LABELS = {"cameras": "id", "workers": "id", "zones": "name", "rules": "kind"}

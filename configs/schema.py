@@ -24,10 +24,10 @@ from shapely.validation import explain_validity
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from common.schedule import ShiftSyntaxError, parse_shift
 from configs.strict import Strict
 from configs.taxonomy import Code, KindOverride, ObjectFilterSpec, ObjectKind, RuleParams
-from detector.schedule import ShiftSyntaxError, parse_shift
-from routing.amqp import connection_parameters
+from routing.broker.connection import connection_parameters
 from streams.frame import DecodePolicy
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from streams.redact import describe
+from common.redact import describe
 
 
 def folder_write_problem(folder: Path) -> str | None:

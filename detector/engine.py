@@ -8,8 +8,8 @@ from datetime import UTC, datetime, tzinfo
 
 import numpy as np
 
+from detector.backends.postprocess import nms
 from detector.detections import Detections
-from detector.postprocess import nms
 from detector.rules.base import FrameView, Rule, RuleHit
 from detector.violation import Violation
 from detector.zones import Zone

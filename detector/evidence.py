@@ -15,9 +15,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from common.redact import describe
 from detector.violation import Violation
 from streams.frame import Frame
-from streams.redact import describe
 
 log = logging.getLogger(__name__)
 

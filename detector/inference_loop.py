@@ -12,16 +12,16 @@ from datetime import UTC, tzinfo
 from itertools import islice
 from pathlib import Path
 
-from detector.backends import Backend
+from common.role import ThreadRole
+from detector.backends.backend import Backend
 from detector.detections import Detections
 from detector.engine import RuleEngine
 from detector.evidence import EvidenceWrites
+from detector.presence import PresenceResult, Verifier
 from detector.tracker import CameraTracker
-from detector.verification import PresenceResult, Verifier
 from detector.violation import Violation
 from streams.frame import Frame
 from streams.mailbox import LatestFrameSlots
-from streams.role import ThreadRole
 
 log = logging.getLogger(__name__)
 

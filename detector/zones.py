@@ -10,7 +10,7 @@ from functools import lru_cache
 import numpy as np
 import shapely
 
-from detector.schedule import Shift
+from common.schedule import Shift
 
 Points = tuple[tuple[float, float], ...]
 

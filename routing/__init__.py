@@ -1,7 +1,10 @@
-"""Violations -> people: grid lookup, duty roster, incident store with outbox, relay to RabbitMQ.
+"""Violations -> people: which grid and worker, the incident store and its closed loop, and the
+RabbitMQ side. Knows violations (from `detector`) and camera health (from `streams`), never pixels.
 
-grids.py (GeoJSON grids), roster.py (shifts, who is on duty), schema.py / db.py / migrate.py
-(incident store), store.py (session-level writes, never committing), alert.py (the message
-contract), deadlines.py (due-by times), topology.py (exchange and queues), dispatch.py (one
-violation -> one committed incident + outbox row), relay.py (outbox -> broker, confirmed).
+assign/ — grids (GeoJSON polygons, point lookup) and the duty roster.
+messages/ — the message contracts: alert, incident update, worker feedback.
+incidents/ — the incident store, its lifecycle, dispatch and intake, deadlines, escalation,
+             verification, the database and its migrations.
+broker/ — RabbitMQ: connections, topology, the outbox relay, the feedback consumer,
+          users and permissions (provisioning through the management API or rabbitmqctl).
 """

@@ -26,10 +26,10 @@ from bench_site import write_site
 
 from aibrain import assemble
 from aibrain.assets import asset
-from aibrain.replay import FileReplay
+from aibrain.replay.replay_run import FileReplay
 from configs.load import Site, load_site
-from detector.backends import Backend
-from routing.migrate import upgrade_to_head
+from detector.backends.backend import Backend
+from routing.incidents.migrate import upgrade_to_head
 from streams.decode import iter_decoded
 from streams.frame import DecodePolicy
 

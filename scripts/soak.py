@@ -39,9 +39,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from aibrain.assets import asset
-from routing.db import make_engine
-from routing.schema import CameraEvent, Incident
-from streams.redact import redact_url
+from common.redact import redact_url
+from routing.incidents.database import make_engine
+from routing.incidents.tables import CameraEvent, Incident
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a file: `scripts.lib` from the checkout
 from scripts.lib.rtsp_camera import RtspServer  # noqa: E402

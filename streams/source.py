@@ -14,7 +14,9 @@ from dataclasses import dataclass, field, replace
 import av
 import av.container
 
-from streams.backoff import Backoff
+from common.backoff import Backoff
+from common.redact import describe, redact_url
+from common.role import ThreadRole
 from streams.decode import (
     DecodeCounter,
     DecodedFrame,
@@ -27,8 +29,6 @@ from streams.decode import (
 from streams.frame import DecodePolicy, Frame
 from streams.health import CameraState, HealthEvent, HealthReporter
 from streams.mailbox import LatestFrameSlots
-from streams.redact import describe, redact_url
-from streams.role import ThreadRole
 from streams.screen import DropCounts, NoPicture, PictureScreen, ResolutionChanged
 
 log = logging.getLogger(__name__)

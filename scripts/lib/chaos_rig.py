@@ -17,9 +17,9 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from routing.db import make_engine, session_factory
-from routing.spool import Spool
-from routing.store import pending_count
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.spool import Spool
+from routing.incidents.store import pending_count
 
 from .chaos_run import KILL_FILE_VARIABLE
 from .private_services import PrivatePostgres, PrivateRabbitMQ
@@ -29,7 +29,7 @@ LAUNCHER = Path(__file__).resolve().parent / "chaos_run.py"
 STOP_TIMEOUT_S = 90.0  # `aibrain run` joins each role for up to 15 s
 RESTART_PAUSE_S = 5.0  # between starts of a run that keeps exiting on its own
 DRAIN_TIMEOUT_S = 180.0
-READY_LINE = b"aibrain.live: running "  # logged once the roles have started
+READY_LINE = b"aibrain.live.live_run: running "  # logged once the roles have started
 SETTLE_S = 10.0  # after the cameras stop: violations in flight reach the intake and the outbox
 
 

@@ -19,10 +19,10 @@ Mechanism (the contract scripts/chaos.py relies on):
 4. The launcher logs one WARNING line on logger `chaos` (so the line reads `... WARNING chaos: ...`):
        chaos: killed role thread <name>
    or, when no live thread has that name, `chaos: no live thread named <name>; threads: [...]`.
-   The liveness supervisor (aibrain/supervisor.py) then logs the death and restarts the role
+   The liveness supervisor (aibrain/live/supervisor.py) then logs the death and restarts the role
    within 10 s (`role <name> crashed (RoleKilled)`, then `role <name>: restarting (restart N)`),
    or, when one role crashed more than 5 times within 10 minutes, ends the process with exit
-   status 3 (`aibrain.supervisor.EXIT_ROLE_FAILED`). Stop signalling once the process logs
+   status 3 (`aibrain.live.supervisor.EXIT_ROLE_FAILED`). Stop signalling once the process logs
    `giving up`: an exiting interpreter restores SIGUSR1's default action, which kills it.
 
 Everything else (exit codes, signals SIGINT/SIGTERM, logs) is exactly `aibrain`'s.

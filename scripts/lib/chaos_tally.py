@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import pika
 from sqlalchemy import select
 
-from routing.db import make_engine
-from routing.schema import Incident, MessageType
-from routing.topology import Topology
+from routing.broker.topology import Topology
+from routing.incidents.database import make_engine
+from routing.incidents.tables import Incident, MessageType
 
 from .chaos_site import QUEUE_PREFIX, WORKERS
 

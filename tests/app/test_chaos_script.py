@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from aibrain.assets import PROJECT_ROOT
-from routing.topology import Topology
+from routing.broker.topology import Topology
 from scripts.lib.chaos_faults import ROLE_THREADS, FaultKind, plan
 from scripts.lib.chaos_tally import Alert, confirmed_violations, tally
 from scripts.lib.private_services import can_run_private_services
@@ -37,11 +37,11 @@ def test_a_seed_gives_one_schedule_that_starts_with_every_kind() -> None:
 
 
 def test_the_intake_lines_are_the_violations() -> None:
-    log = (f"2026-11-30 23:07:41,215 INFO    routing.intake: violation {V1} confirmed: camera cam-01 zone gate "
-           "kind non_motor_parking\n"
-           f"... routing.intake: violation {V2} confirmed: camera cam-02 zone back kind non_motor_parking\n"
-           f"... routing.intake: violation {V1} confirmed: camera cam-01 zone gate kind non_motor_parking\n"
-           "... aibrain.live: status: frames detected {}\n")
+    log = (f"2026-11-30 23:07:41,215 INFO    routing.incidents.intake: violation {V1} confirmed: camera cam-01 "
+           "zone gate kind non_motor_parking\n"
+           f"... routing.incidents.intake: violation {V2} confirmed: camera cam-02 zone back kind non_motor_parking\n"
+           f"... routing.incidents.intake: violation {V1} confirmed: camera cam-01 zone gate kind non_motor_parking\n"
+           "... aibrain.live.live_run: status: frames detected {}\n")
     assert confirmed_violations(log) == {V1: "cam-01", V2: "cam-02"}
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from aibrain.assets import assets_dir
 from aibrain.cli import build_parser
-from aibrain.live import in_shard
+from aibrain.live.live_run import in_shard
 from tests.configs.test_load_site import EXAMPLES
 
 

@@ -29,13 +29,13 @@ import yaml
 from sqlalchemy import func, select
 
 from aibrain.assets import PROJECT_ROOT
-from aibrain.supervisor import EXIT_ROLE_FAILED, RestartPolicy, RoleState, Supervisor
-from routing.db import make_engine, session_factory
-from routing.intake import RoutingIntake
-from routing.migrate import upgrade_to_head
-from routing.relay import OutboxRelay
-from routing.schema import Incident
-from routing.topology import delete_topology
+from aibrain.live.supervisor import EXIT_ROLE_FAILED, RestartPolicy, RoleState, Supervisor
+from routing.broker.relay import OutboxRelay
+from routing.broker.topology import delete_topology
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.intake import RoutingIntake
+from routing.incidents.migrate import upgrade_to_head
+from routing.incidents.tables import Incident
 from scripts.lib.chaos_run import kill_role_thread
 from tests.conftest import AMQP_URL
 from tests.e2e.site import write_grids

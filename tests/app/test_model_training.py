@@ -22,9 +22,9 @@ import yaml
 from aibrain.assemble import camera_detector_state, open_model
 from aibrain.assets import assets_dir
 from configs.load import load_site
+from detector.backends.onnx_backend import OnnxBackend
 from detector.detections import Detections
 from detector.model_card import load_card
-from detector.onnx_backend import OnnxBackend
 from tests.configs.test_load_site import good_site, write_site
 from tests.conftest import shared_asset
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from aibrain.replay import file_origins
-from aibrain.replay_inputs import ReplayInputError, format_media_time, media_time, video_files
+from aibrain.replay.inputs import ReplayInputError, format_media_time, media_time, video_files
+from aibrain.replay.replay_run import file_origins
 
 
 @pytest.mark.parametrize(("text", "seconds"), [

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import cv2
 import numpy as np
 
-from aibrain.replay_outcome import FileOutcome, ReplayOutcome
-from aibrain.report import ReportContext, write_report
-from aibrain.report.rows import COLUMNS, incident_rows
-from aibrain.report.summary import grid_counts, kind_counts, label_lanes, tick_times, timeline
+from aibrain.replay.outcome import FileOutcome, ReplayOutcome
+from aibrain.replay.report import ReportContext, write_report
+from aibrain.replay.report.rows import COLUMNS, incident_rows
+from aibrain.replay.report.summary import grid_counts, kind_counts, label_lanes, tick_times, timeline
 
 ORIGIN = datetime(2026, 5, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 CONTEXT = ReportContext("cam-07", "广场路口", ZoneInfo("Asia/Shanghai"), [("speed", "max")],
@@ -24,7 +24,7 @@ CONTEXT = ReportContext("cam-07", "广场路口", ZoneInfo("Asia/Shanghai"), [("
 
 def record(kind: str, label: str, at_s: float, file: Path, grid: str | None = "G-01",
            snapshot: Path | None = None) -> dict[str, Any]:
-    """A record as `aibrain.replay.incident_record` makes it."""
+    """A record as `aibrain.replay.replay_run.incident_record` makes it."""
     return {"incident_id": f"i-{kind}-{at_s}", "dispatch_id": f"d-{at_s}", "kind": kind, "kind_label_zh": label,
             "camera_id": "cam-07", "zone": "sidewalk", "grid_id": grid, "worker_id": "w-001" if grid else None,
             "object_kind": "motor_vehicle", "class_name": "car", "track_id": 3,

@@ -12,8 +12,8 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from routing.db import make_engine, session_factory
-from routing.schema import CameraEvent
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.tables import CameraEvent
 from tests.configs.test_load_site import good_site, write_site
 from tests.e2e.broker import wait_until
 from tests.helpers.live_run import LiveRun

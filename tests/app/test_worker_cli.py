@@ -13,8 +13,8 @@ import pika
 import pytest
 
 from aibrain.cli import main
-from routing.alert import AlertMessage, DueBy
-from routing.topology import Topology, declare_topology, delete_topology
+from routing.broker.topology import Topology, declare_topology, delete_topology
+from routing.messages.alert import AlertMessage, DueBy
 from tests.configs.test_load_site import good_site, write_site
 from tests.conftest import AMQP_URL, unavailable
 

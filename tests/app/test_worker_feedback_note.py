@@ -8,7 +8,7 @@ from pathlib import Path
 import pika
 import pytest
 
-from routing.topology import Topology
+from routing.broker.topology import Topology
 from tests.app.test_worker_cli import send_alert, worker, worker_site
 from tests.conftest import AMQP_URL
 

@@ -20,13 +20,13 @@ import pytest
 import yaml
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
-from aibrain.broker_settings import url_as
+from aibrain.broker_setup.broker_settings import url_as
 from configs.load import Site, load_site
-from routing.admin_ctl import Rabbitmqctl
-from routing.admin_http import ManagementApi
-from routing.amqp import TlsFiles, connection_parameters
-from routing.broker_admin import BrokerAdminError
-from routing.topology import Topology, delete_topology
+from routing.broker.admin import BrokerAdminError
+from routing.broker.connection import TlsFiles, connection_parameters
+from routing.broker.management_api import ManagementApi
+from routing.broker.rabbitmqctl import Rabbitmqctl
+from routing.broker.topology import Topology, delete_topology
 from tests.configs.test_load_site import EXAMPLES, SQUARE
 from tests.conftest import AMQP_URL, unavailable
 

@@ -12,19 +12,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from aibrain.broker_commands import provision_site
-from aibrain.broker_settings import site_topology, url_as
-from aibrain.credentials_file import read_passwords
-from aibrain.worker_client import WorkerClient
-from aibrain.worker_inbox import WorkerInbox
-from detector.schedule import parse_shift
-from routing.admin_http import ManagementApi
-from routing.feedback import FeedbackAction
-from routing.feedback_consumer import FeedbackConsumer, Outcome
-from routing.relay import OutboxRelay
-from routing.roster import Roster, Worker
-from routing.schema import Incident, IncidentStatus
-from routing.topology import delete_topology
+from aibrain.broker_setup.broker_settings import site_topology, url_as
+from aibrain.broker_setup.credentials_file import read_passwords
+from aibrain.broker_setup.provision_command import provision_site
+from aibrain.worker.client import WorkerClient
+from aibrain.worker.inbox import WorkerInbox
+from common.schedule import parse_shift
+from routing.assign.roster import Roster, Worker
+from routing.broker.feedback_consumer import FeedbackConsumer, Outcome
+from routing.broker.management_api import ManagementApi
+from routing.broker.relay import OutboxRelay
+from routing.broker.topology import delete_topology
+from routing.incidents.tables import Incident, IncidentStatus
+from routing.messages.feedback import FeedbackAction
 from tests.broker.conftest import BrokerSite, connect, publish, refusal
 from tests.conftest import AMQP_URL
 from tests.routing.helpers import SHANGHAI, make_dispatcher, make_loop, migrated_sessions, violation, wait_until

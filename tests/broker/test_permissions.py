@@ -10,11 +10,11 @@ from functools import partial
 import pytest
 from pika.adapters.blocking_connection import BlockingConnection
 
-from aibrain.broker_commands import provision_site
-from aibrain.broker_settings import site_topology, url_as
-from aibrain.credentials_file import read_passwords
-from routing.admin_http import ManagementApi
-from routing.topology import Topology, declare_topology
+from aibrain.broker_setup.broker_settings import site_topology, url_as
+from aibrain.broker_setup.credentials_file import read_passwords
+from aibrain.broker_setup.provision_command import provision_site
+from routing.broker.management_api import ManagementApi
+from routing.broker.topology import Topology, declare_topology
 from tests.broker.conftest import BrokerSite, connect, publish, refusal
 
 ACCESS_REFUSED, PRECONDITION_FAILED = 403, 406

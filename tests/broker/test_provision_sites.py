@@ -13,13 +13,13 @@ from urllib.parse import quote
 import pika.exceptions
 import pytest
 
-from aibrain.broker_commands import ProvisionError, provision_site
-from aibrain.broker_settings import site_topology, url_as
-from aibrain.credentials_file import read_passwords
+from aibrain.broker_setup.broker_settings import site_topology, url_as
+from aibrain.broker_setup.credentials_file import read_passwords
+from aibrain.broker_setup.provision_command import ProvisionError, provision_site
 from configs.load import Site
-from routing.admin_http import ManagementApi
-from routing.broker_access import worker_grant
-from routing.broker_admin import BrokerAdmin, BrokerAdminError
+from routing.broker.admin import BrokerAdmin, BrokerAdminError
+from routing.broker.grants import worker_grant
+from routing.broker.management_api import ManagementApi
 from tests.broker.conftest import BrokerSite, can_log_in, connect, publish, rabbitmqctl
 
 

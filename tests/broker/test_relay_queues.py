@@ -14,16 +14,16 @@ from pika.adapters.blocking_connection import BlockingConnection
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from aibrain.broker_commands import provision_site
-from aibrain.broker_settings import site_topology
-from routing.admin_http import ManagementApi
-from routing.broker_access import Permissions, UserGrant, pipeline_grant
-from routing.db import make_engine, session_factory
-from routing.migrate import upgrade_to_head
-from routing.relay import OutboxRelay
-from routing.schema import OutboxMessage
-from routing.store import add_outbox_message
-from routing.topology import Topology
+from aibrain.broker_setup.broker_settings import site_topology
+from aibrain.broker_setup.provision_command import provision_site
+from routing.broker.grants import Permissions, UserGrant, pipeline_grant
+from routing.broker.management_api import ManagementApi
+from routing.broker.relay import OutboxRelay
+from routing.broker.topology import Topology
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.migrate import upgrade_to_head
+from routing.incidents.store import add_outbox_message
+from routing.incidents.tables import OutboxMessage
 from tests.broker.conftest import BrokerSite, connect
 from tests.conftest import AMQP_URL
 from tests.routing.helpers import wait_until

@@ -14,11 +14,11 @@ import pika
 import pika.exceptions
 import pytest
 
-from aibrain.broker_commands import ProvisionError, provision_site
-from aibrain.broker_settings import broker_tls, site_topology, url_as
-from aibrain.credentials_file import read_passwords
-from routing.admin_http import ManagementApi
-from routing.amqp import TlsFiles, connection_failure, connection_parameters
+from aibrain.broker_setup.broker_settings import broker_tls, site_topology, url_as
+from aibrain.broker_setup.credentials_file import read_passwords
+from aibrain.broker_setup.provision_command import ProvisionError, provision_site
+from routing.broker.connection import TlsFiles, connection_failure, connection_parameters
+from routing.broker.management_api import ManagementApi
 from tests.broker.conftest import BrokerSite, connect, publish
 from tests.conftest import AMQP_URL, unavailable
 from tests.helpers.tls import Pki, make_test_pki, tls_terminator

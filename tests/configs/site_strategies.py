@@ -23,9 +23,9 @@ import yaml
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from common.schedule import DAY_NAMES
 from configs.taxonomy import DEFAULT_TAXONOMY, PARAMETER_NAMES, PARAMETERS, TaxonomyFile
 from detector.model_card import known_object_kinds, load_card
-from detector.schedule import DAY_NAMES
 from streams.frame import DecodePolicy
 
 SECRET = "s3cr3t-fuzz"  # the password in every generated URL; it must never reach a problem

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from aibrain.broker_settings import broker_tls
+from aibrain.broker_setup.broker_settings import broker_tls
 from configs.load import ConfigError, load_site
-from routing.amqp import TlsFiles
+from routing.broker.connection import TlsFiles
 from tests.configs.test_load_site import good_site, write_site
 from tests.helpers.tls import Pki, make_test_pki
 

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
 from aibrain import assemble
-from aibrain.broker_settings import site_topology
+from aibrain.broker_setup.broker_settings import site_topology
 from aibrain.cli import EXIT_CONFIG, main
 from configs.load import ConfigError, Site, load_site
 from detector.zones import Zone

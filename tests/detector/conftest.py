@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from detector.onnx_backend import OnnxBackend
+from detector.backends.onnx_backend import OnnxBackend
 from tests.conftest import shared_asset
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detector.backends import BACKENDS, backend_name, open_backend
-from detector.onnx_backend import OnnxBackend
-from detector.ultralytics_backend import UltralyticsBackend
+from detector.backends.backend import BACKENDS, backend_name, open_backend
+from detector.backends.onnx_backend import OnnxBackend
+from detector.backends.ultralytics_backend import UltralyticsBackend
 from tests.conftest import shared_asset
 
 BICYCLE = 1

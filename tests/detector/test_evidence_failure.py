@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from detector.backends.onnx_backend import OnnxBackend
 from detector.inference_loop import InferenceLoop
-from detector.onnx_backend import OnnxBackend
 from detector.violation import Violation
-from routing.db import make_engine, session_factory
-from routing.migrate import upgrade_to_head
-from routing.schema import Incident, OutboxMessage
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.migrate import upgrade_to_head
+from routing.incidents.tables import Incident, OutboxMessage
 from streams.frame import Frame
 from streams.mailbox import LatestFrameSlots
 from tests.app.test_cli import aibrain

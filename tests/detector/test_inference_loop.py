@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
+from detector.backends.onnx_backend import OnnxBackend
 from detector.detections import Detections
 from detector.engine import RuleEngine
 from detector.inference_loop import CameraDetectorState, InferenceLoop, detect_stream
 from detector.model_card import known_object_kinds, load_card, object_kind_lookup
-from detector.onnx_backend import OnnxBackend
 from detector.rules import DwellRule
 from detector.tracker import CameraTracker
 from detector.violation import Violation

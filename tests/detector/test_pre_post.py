@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from detector.postprocess import decode_yolov8, nms
-from detector.preprocess import PAD_VALUE, Letterbox, letterbox
+from detector.backends.postprocess import decode_yolov8, nms
+from detector.backends.preprocess import PAD_VALUE, Letterbox, letterbox
 
 
 def test_letterbox_fixed_square_keeps_ratio_and_pads_grey() -> None:

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from common.schedule import parse_shift
 from detector.engine import ObjectFilter
 from detector.rules import ClusterGroup, ClusterRule, CountRule, DwellRule, PersistenceRule
-from detector.schedule import parse_shift
 from detector.zones import Zone
 from tests.detector.rule_frames import PAVEMENT, ROAD, T0, Obj, engine, every, run
 

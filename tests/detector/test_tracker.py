@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from detector.backends.onnx_backend import OnnxBackend
 from detector.detections import Detections
-from detector.onnx_backend import OnnxBackend
 from detector.tracker import CameraTracker, TrackerSettings
 
 T0 = 1_700_000_000.0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from detector.detections import Detections
-from detector.verification import PresenceCheck, Verdict, Verifier
+from detector.presence import PresenceCheck, Verdict, Verifier
 
 T0 = 1_700_000_000.0
 SIZE = (1000, 1000)

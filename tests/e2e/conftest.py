@@ -13,8 +13,8 @@ import numpy as np
 import pika
 import pytest
 
-from detector.onnx_backend import OnnxBackend
-from routing.topology import Topology, delete_topology
+from detector.backends.onnx_backend import OnnxBackend
+from routing.broker.topology import Topology, delete_topology
 from tests.conftest import AMQP_URL
 from tests.e2e.loop_site import CHAIN
 from tests.helpers.media import make_still_clip, paint_out, read_image

@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
-from routing.db import make_engine, session_factory
-from routing.schema import Incident, IncidentEvent
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.tables import Incident, IncidentEvent
 from tests.conftest import AMQP_URL
 from tests.e2e.broker import wait_for_queue
 from tests.e2e.site import write_grids

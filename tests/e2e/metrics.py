@@ -1,4 +1,4 @@
-"""Reading a live run's Prometheus metrics: the families aibrain/metrics.py declares, and the ones served."""
+"""Reading a live run's Prometheus metrics: the families aibrain/live/metrics.py declares, and the ones served."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from pathlib import Path
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from aibrain import metrics
+from aibrain.live.live_run import metrics
 
 _FAMILY_NAME = re.compile(r"aibrain_[a-z0-9_]+")
 
 
 def declared_families() -> set[str]:
-    """Every metric family name aibrain/metrics.py spells out, read from its source, so a family added
+    """Every metric family name aibrain/live/metrics.py spells out, read from its source, so a family added
     there is checked here without a change to this list."""
     assert metrics.__file__ is not None
     tree = ast.parse(Path(metrics.__file__).read_text(encoding="utf-8"))

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.metrics_core import Metric
 
-from aibrain.broker_settings import url_as
-from routing.admin_http import ManagementApi
+from aibrain.broker_setup.broker_settings import url_as
+from routing.broker.management_api import ManagementApi
 from tests.broker.conftest import ADMIN_URL, admin_api  # noqa: F401  (a fixture, used by broker_users)
 from tests.conftest import AMQP_URL
 from tests.e2e.broker import drain, wait_until
@@ -102,7 +102,7 @@ def test_resolved_and_moved_is_verified(tmp_path: Path, clips: dict[str, Path], 
 
 
 def every_declared_family(site: Site) -> dict[str, Metric]:
-    """The run's metric families, once every one aibrain/metrics.py declares is served and the outbox is empty."""
+    """The run's metric families, once every one aibrain/live/metrics.py declares is served and the outbox is empty."""
     declared, served = declared_families(), {}
 
     def all_served() -> bool:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from routing.db import make_engine, session_factory
-from routing.schema import Incident, IncidentEvent
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.tables import Incident, IncidentEvent
 from tests.e2e.replay_site import (
     CAR_ZONE,
     DWELL_S,

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from routing.db import make_engine, session_factory
-from routing.migrate import upgrade_to_head
-from routing.schema import CameraEvent, Incident
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.migrate import upgrade_to_head
+from routing.incidents.tables import CameraEvent, Incident
 from tests.e2e.broker import wait_until
 from tests.e2e.replay_site import ORIGIN, replay_incidents, write_site
 from tests.helpers.media import transcode_h264

@@ -26,11 +26,11 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from detector.onnx_backend import OnnxBackend
+from detector.backends.onnx_backend import OnnxBackend
 from detector.zones import Zone
-from routing.db import make_engine, session_factory
-from routing.schema import CameraEvent, Incident, IncidentEvent
-from routing.topology import Topology, delete_topology
+from routing.broker.topology import Topology, delete_topology
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.tables import CameraEvent, Incident, IncidentEvent
 from tests.conftest import AMQP_URL
 from tests.e2e.broker import drain, drain_when_declared, wait_for_queue, wait_until
 from tests.e2e.site import write_grids

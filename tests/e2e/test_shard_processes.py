@@ -19,9 +19,9 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.exc import ProgrammingError
 
-from aibrain.live import in_shard
-from routing.db import make_engine, session_factory
-from routing.schema import CameraEvent, Incident
+from aibrain.live.live_run import in_shard
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.tables import CameraEvent, Incident
 from tests.e2e.broker import wait_until
 from tests.e2e.loop_site import GATE_ZONE
 from tests.e2e.site import write_grids

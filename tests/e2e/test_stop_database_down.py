@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from routing.db import make_engine, session_factory
-from routing.schema import Incident
-from routing.spool import Spool
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.spool import Spool
+from routing.incidents.tables import Incident
 from tests.e2e.broker import wait_for_queue, wait_until
 from tests.e2e.test_rtsp_parking import camera_states, queue_prefix, write_site
 from tests.helpers.rtsp import RtspServer

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from routing.db import make_engine, session_factory
-from routing.schema import CameraEvent
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.tables import CameraEvent
 from tests.e2e.broker import wait_until
 from tests.e2e.loop_site import Site, start
 from tests.helpers.rtsp import RtspServer

@@ -10,7 +10,7 @@ import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy.orm import Session, sessionmaker
 
-from routing.topology import Topology, delete_topology
+from routing.broker.topology import Topology, delete_topology
 from tests.conftest import AMQP_URL, unavailable
 from tests.routing.helpers import make_topology, migrated_sessions
 

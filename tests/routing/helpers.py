@@ -14,17 +14,17 @@ from pika.adapters.blocking_connection import BlockingChannel
 from shapely.geometry import Polygon
 from sqlalchemy.orm import Session, sessionmaker
 
-from detector.schedule import parse_shift
+from common.schedule import parse_shift
 from detector.violation import Violation
-from routing.closed_loop import ClosedLoop
-from routing.db import make_engine, session_factory
-from routing.deadlines import DueLimits, DueMinutes
-from routing.dispatch import CameraInfo, Dispatcher
-from routing.escalation import EscalationChains
-from routing.grids import GeoPoint, Grid, GridMap
-from routing.migrate import upgrade_to_head
-from routing.roster import Roster, Worker
-from routing.topology import Topology
+from routing.assign.grids import GeoPoint, Grid, GridMap
+from routing.assign.roster import Roster, Worker
+from routing.broker.topology import Topology
+from routing.incidents.closed_loop import ClosedLoop
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.deadlines import DueLimits, DueMinutes
+from routing.incidents.dispatch import CameraInfo, Dispatcher
+from routing.incidents.escalation import EscalationChains
+from routing.incidents.migrate import upgrade_to_head
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Monday 2024-06-03 10:00 in Shanghai: the day worker is on duty in grid g-east.

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from routing.intake import RoutingIntake
-from routing.relay import OutboxRelay
-from routing.schema import Incident, MessageType, OutboxMessage
-from routing.store import pending_count
-from routing.topology import Topology
+from routing.broker.relay import OutboxRelay
+from routing.broker.topology import Topology
+from routing.incidents.intake import RoutingIntake
+from routing.incidents.store import pending_count
+from routing.incidents.tables import Incident, MessageType, OutboxMessage
 from tests.helpers.services import PrivateRabbitMQ, private_service
 from tests.routing.helpers import DAYTIME, NIGHT, make_dispatcher, make_topology, violation, wait_until
 

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from detector.verification import PresenceResult, Verdict
-from routing.closed_loop import ClosedLoop
-from routing.deadline_watcher import DeadlineWatcher
-from routing.lifecycle import TRANSITIONS, TransitionRefused, already_done, next_status
-from routing.schema import Incident, IncidentAction, IncidentEvent, IncidentStatus, MessageType, OutboxMessage
-from routing.update import IncidentUpdate
-from routing.verification import VerificationPolicy, checks_due, presence_check, record_verdict
+from detector.presence import PresenceResult, Verdict
+from routing.incidents.closed_loop import ClosedLoop
+from routing.incidents.deadline_watcher import DeadlineWatcher
+from routing.incidents.lifecycle import TRANSITIONS, TransitionRefused, already_done, next_status
+from routing.incidents.tables import Incident, IncidentAction, IncidentEvent, IncidentStatus, MessageType, OutboxMessage
+from routing.incidents.verification import VerificationPolicy, checks_due, presence_check, record_verdict
+from routing.messages.update import IncidentUpdate
 from tests.routing.helpers import DAYTIME, make_dispatcher, make_loop, make_topology, violation
 
 Action, Status = IncidentAction, IncidentStatus

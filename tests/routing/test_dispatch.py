@@ -9,13 +9,13 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from routing.alert import AlertMessage
-from routing.dispatch import Dispatcher
-from routing.intake import RoutingIntake
-from routing.schema import CameraEvent, Incident, IncidentEvent, IncidentStatus, OutboxMessage
-from routing.store import pending_count
-from routing.topology import Topology
-from streams.backoff import Backoff
+from common.backoff import Backoff
+from routing.broker.topology import Topology
+from routing.incidents.dispatch import Dispatcher
+from routing.incidents.intake import RoutingIntake
+from routing.incidents.store import pending_count
+from routing.incidents.tables import CameraEvent, Incident, IncidentEvent, IncidentStatus, OutboxMessage
+from routing.messages.alert import AlertMessage
 from streams.health import CameraState, HealthEvent
 from tests.routing.helpers import (
     CAMERAS,

@@ -16,10 +16,10 @@ from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from routing.closed_loop import ClosedLoop
-from routing.feedback_consumer import FeedbackConsumer, Outcome
-from routing.schema import Incident, IncidentAction, IncidentStatus
-from routing.topology import declare_topology, delete_topology
+from routing.broker.feedback_consumer import FeedbackConsumer, Outcome
+from routing.broker.topology import declare_topology, delete_topology
+from routing.incidents.closed_loop import ClosedLoop
+from routing.incidents.tables import Incident, IncidentAction, IncidentStatus
 from tests.conftest import AMQP_URL
 from tests.routing.helpers import (
     CHAINS,

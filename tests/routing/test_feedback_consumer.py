@@ -17,14 +17,14 @@ from pika.adapters.blocking_connection import BlockingChannel as Channel
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from aibrain.worker_client import WorkerClient
-from aibrain.worker_inbox import WorkerInbox
-from routing.closed_loop import ClosedLoop
-from routing.feedback import Feedback, FeedbackAction
-from routing.feedback_consumer import REASON_HEADER, FeedbackConsumer, Outcome
-from routing.relay import OutboxRelay
-from routing.schema import Incident, IncidentAction, IncidentEvent, IncidentStatus
-from routing.topology import Topology, declare_topology, delete_topology
+from aibrain.worker.client import WorkerClient
+from aibrain.worker.inbox import WorkerInbox
+from routing.broker.feedback_consumer import REASON_HEADER, FeedbackConsumer, Outcome
+from routing.broker.relay import OutboxRelay
+from routing.broker.topology import Topology, declare_topology, delete_topology
+from routing.incidents.closed_loop import ClosedLoop
+from routing.incidents.tables import Incident, IncidentAction, IncidentEvent, IncidentStatus
+from routing.messages.feedback import Feedback, FeedbackAction
 from tests.conftest import AMQP_URL
 from tests.routing.helpers import make_dispatcher, make_loop, make_topology, violation, wait_until
 

@@ -11,9 +11,9 @@ import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy.orm import Session, sessionmaker
 
-from routing.feedback_consumer import FeedbackConsumer, Outcome
-from routing.schema import Incident, IncidentStatus
-from routing.topology import declare_topology, delete_topology
+from routing.broker.feedback_consumer import FeedbackConsumer, Outcome
+from routing.broker.topology import declare_topology, delete_topology
+from routing.incidents.tables import Incident, IncidentStatus
 from tests.conftest import AMQP_URL
 from tests.helpers.services import PrivatePostgres, private_service
 from tests.routing.helpers import make_dispatcher, make_loop, make_topology, migrated_sessions, violation, wait_until

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from routing.grids import GridFileError, load_grids
+from routing.assign.grids import GridFileError, load_grids
 
 
 def square(x0: float, y0: float, size: float = 0.01) -> list[list[list[float]]]:

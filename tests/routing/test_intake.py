@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from routing.db import make_engine, session_factory
-from routing.intake import IntakeItem, RoutingIntake
-from routing.migrate import upgrade_to_head
-from routing.relay import OutboxRelay
-from routing.schema import CameraEvent, Incident, IncidentEvent, OutboxMessage
-from routing.spool import Spool, decode
-from routing.store import pending_count
-from routing.topology import Topology
+from routing.broker.relay import OutboxRelay
+from routing.broker.topology import Topology
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.intake import IntakeItem, RoutingIntake
+from routing.incidents.migrate import upgrade_to_head
+from routing.incidents.spool import Spool, decode
+from routing.incidents.store import pending_count
+from routing.incidents.tables import CameraEvent, Incident, IncidentEvent, OutboxMessage
 from streams.health import CameraState, HealthEvent
 from tests.conftest import AMQP_URL
 from tests.helpers.services import PrivatePostgres, private_service
@@ -75,7 +75,7 @@ def test_values_the_database_refuses_are_parked_and_the_items_behind_them_stored
     good = violation("cam-02", track_id=4)
     for item in (*refused, good):
         intake.submit(item)
-    with caplog.at_level(logging.ERROR, logger="routing.intake"):
+    with caplog.at_level(logging.ERROR, logger="routing.incidents.intake"):
         intake.start()
         try:
             assert wait_until(lambda: count(sessions, Incident) == 1), "the good violation waits behind a refused one"

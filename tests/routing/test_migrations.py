@@ -10,9 +10,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import StatementError
 
-from routing.db import make_engine, session_factory
-from routing.migrate import alembic_config, upgrade_to_head
-from routing.schema import Base, Incident, IncidentEvent, IncidentStatus
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.migrate import alembic_config, upgrade_to_head
+from routing.incidents.tables import Base, Incident, IncidentEvent, IncidentStatus
 
 TABLES = {"incidents", "incident_events", "outbox_messages", "camera_events", "processed_messages",
           "alembic_version"}

@@ -15,11 +15,11 @@ from pika.adapters.blocking_connection import BlockingChannel as Channel
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from routing.alert import AlertMessage
-from routing.relay import OutboxRelay
-from routing.schema import OutboxMessage
-from routing.store import add_outbox_message, pending_count
-from routing.topology import Topology, declare_topology
+from routing.broker.relay import OutboxRelay
+from routing.broker.topology import Topology, declare_topology
+from routing.incidents.store import add_outbox_message, pending_count
+from routing.incidents.tables import OutboxMessage
+from routing.messages.alert import AlertMessage
 from tests.conftest import AMQP_URL
 from tests.routing.helpers import DAYTIME, NIGHT, make_dispatcher, take, violation, wait_until
 

@@ -16,9 +16,9 @@ from pika.adapters.blocking_connection import BlockingChannel as Channel
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from routing.relay import OutboxRelay
-from routing.schema import OutboxMessage
-from routing.topology import Topology
+from routing.broker.relay import OutboxRelay
+from routing.broker.topology import Topology
+from routing.incidents.tables import OutboxMessage
 from tests.conftest import AMQP_URL
 from tests.routing.helpers import make_dispatcher, violation, wait_until
 

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from detector.schedule import Shift, ShiftSyntaxError, parse_shift
-from routing.roster import Roster, Worker
+from common.schedule import Shift, ShiftSyntaxError, parse_shift
+from routing.assign.roster import Roster, Worker
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # 2024-06-03 is a Monday.

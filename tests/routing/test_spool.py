@@ -6,7 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from routing.spool import Spool, SpoolItem
+from routing.incidents.spool import Spool, SpoolItem
 from streams.health import CameraState, HealthEvent
 from tests.routing.helpers import DAYTIME, violation
 

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from routing.db import make_engine, session_factory
-from routing.deadline_watcher import DeadlineWatcher
-from routing.feedback import Feedback, FeedbackAction
-from routing.feedback_consumer import FeedbackConsumer
-from routing.migrate import upgrade_to_head
-from routing.schema import Incident, IncidentAction, IncidentEvent, IncidentStatus
+from routing.broker.feedback_consumer import FeedbackConsumer
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.deadline_watcher import DeadlineWatcher
+from routing.incidents.migrate import upgrade_to_head
+from routing.incidents.tables import Incident, IncidentAction, IncidentEvent, IncidentStatus
+from routing.messages.feedback import Feedback, FeedbackAction
 from tests.conftest import AMQP_URL
 from tests.routing.helpers import DAYTIME, make_dispatcher, make_loop, make_topology, violation
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.backoff import Backoff
+from common.backoff import Backoff
 
 
 def test_grows_by_factor_up_to_the_cap() -> None:

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
-from streams.redact import describe, redact_url
+from common.redact import describe, redact_url
 
 
 @pytest.mark.parametrize(("text", "redacted"), [

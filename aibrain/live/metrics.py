@@ -1,0 +1,90 @@
+"""Prometheus metrics of a live run, read from the roles' own counters at scrape time (the stages
+keep plain stats; only this module and aibrain.live.status_server, which serves it, know Prometheus)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from aibrain.live.supervisor import RoleState
+from streams.health import CameraState
+
+if TYPE_CHECKING:
+    from aibrain.live.live_run import LiveRun
+
+
+class LiveRunCollector(Collector):
+    def __init__(self, run: LiveRun) -> None:
+        self.run = run
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        run = self.run
+        frames = CounterMetricFamily("aibrain_frames_detected", "frames through the detector", labels=["camera"])
+        dropped = CounterMetricFamily("aibrain_frames_dropped", "frames replaced in the mailbox before detection",
+                                      labels=["camera"])
+        online = GaugeMetricFamily("aibrain_camera_online", "1 while the camera delivers frames", labels=["camera"])
+        unusable = CounterMetricFamily("aibrain_frames_unusable", "decoded pictures kept from the detector",
+                                       labels=["camera", "reason"])
+        no_snapshot = CounterMetricFamily("aibrain_evidence_failures",
+                                          "violations handed on without their snapshot (evidence write failed)",
+                                          labels=["camera"])
+        for reader in run.readers:
+            camera = reader.settings.camera_id
+            for reason, count in asdict(reader.stats().dropped).items():
+                unusable.add_metric([camera, reason], count)
+            camera_stats = run.inference.stats.cameras.get(camera)
+            frames.add_metric([camera], camera_stats.frames if camera_stats else 0)
+            no_snapshot.add_metric([camera], camera_stats.evidence_failures if camera_stats else 0)
+            dropped.add_metric([camera], run.slots.dropped(camera))
+            online.add_metric([camera], 1.0 if reader.stats().state is CameraState.ONLINE else 0.0)
+        yield from (frames, dropped, online, unusable, no_snapshot)
+        alive = GaugeMetricFamily("aibrain_role_alive", "1 while the role's thread runs (or finished by itself)",
+                                  labels=["role"])
+        restarts = CounterMetricFamily("aibrain_role_restarts", "role threads started again after a crash",
+                                       labels=["role"])
+        for role, state in run.supervisor.states().items():
+            alive.add_metric([role], 0.0 if state is RoleState.RESTARTING else 1.0)
+        for role, count in run.supervisor.restarts().items():
+            restarts.add_metric([role], count)
+        yield from (alive, restarts)
+        yield _counter("aibrain_incidents", "incidents stored", run.intake.stats.incidents)
+        yield _counter("aibrain_store_retries", "database writes retried", run.intake.stats.write_retries)
+        yield _counter("aibrain_intake_parked", "violations and camera events the database refused as data, "
+                       "kept in the parked file", run.intake.stats.parked)
+        yield _counter("aibrain_intake_replayed", "items read back from the spool at start",
+                       run.intake.stats.replayed)
+        yield _counter("aibrain_escalations", "escalations for missed limits", run.watcher.escalations)
+        yield _counter("aibrain_verifications", "verification verdicts recorded", run.verification.recorded)
+        yield _gauge("aibrain_outbox_unsent", "outbox messages waiting for the broker", run.unsent_messages)
+        if run.relay is not None:
+            yield _counter("aibrain_messages_published", "messages confirmed by the broker", run.relay.published)
+            yield _counter("aibrain_queues_recreated", "destination queues found deleted and declared again",
+                           run.relay.queues_recreated)
+        if run.feedback is not None:
+            feedback = run.feedback.stats
+            outcomes = CounterMetricFamily("aibrain_feedback_messages", "feedback messages by outcome",
+                                           labels=["outcome"])
+            for outcome, count in feedback.outcomes.items():
+                outcomes.add_metric([outcome], count)
+            rejected = CounterMetricFamily("aibrain_feedback_rejected",
+                                           "feedback sent to the dead-letter exchange, by reason", labels=["reason"])
+            for reason, count in feedback.rejected.items():
+                rejected.add_metric([reason], count)
+            yield from (outcomes, rejected)
+            yield _counter("aibrain_feedback_requeued", "feedback deliveries that crashed the consumer",
+                           feedback.requeued)
+            if feedback.dead_letter_depth is not None:
+                yield _gauge("aibrain_dead_letter_messages", "messages in the dead-letter queue",
+                             feedback.dead_letter_depth)
+
+
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, documentation, value=value)
+
+
+def _gauge(name: str, documentation: str, value: float | Callable[[], float]) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, value=value() if callable(value) else value)

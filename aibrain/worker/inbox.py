@@ -1,0 +1,123 @@
+"""A grid worker's local inbox: the alerts and updates their queue delivered, kept in a JSON file so
+`aibrain worker inbox` shows pending incidents without holding messages unacknowledged."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from routing.incidents.tables import IncidentStatus, MessageType
+from routing.messages.alert import AlertMessage
+from routing.messages.update import IncidentUpdate
+
+SEEN_IDS_KEPT = 10_000  # message ids remembered for de-duplication
+CLOSED = frozenset({IncidentStatus.VERIFIED})
+
+
+class InboxError(ValueError):
+    """A message or an id the inbox cannot use; the message says why."""
+
+
+@dataclass
+class InboxEntry:
+    """One incident as the worker knows it: the alert, then the latest state the pipeline reported."""
+
+    incident_id: str
+    alert: dict[str, Any]
+    status: str
+    updated_at: str
+    history: list[dict[str, Any]] = field(default_factory=list)  # action, status, actor, at, note
+    sent: str | None = None  # the last action this worker sent and has not seen confirmed yet
+
+    @property
+    def open(self) -> bool:
+        return self.status not in CLOSED
+
+
+@dataclass
+class WorkerInbox:
+    """Loaded from and saved to `path` (atomically); applying a message twice changes nothing."""
+
+    path: Path
+    entries: dict[str, InboxEntry] = field(default_factory=dict)
+    seen: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path) -> WorkerInbox:
+        if not path.exists():
+            return cls(path)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            entries = {key: InboxEntry(**value) for key, value in raw["entries"].items()}
+            return cls(path, entries, list(raw["seen"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InboxError(f"{path}: not a readable inbox file ({exc}); move it away to start afresh") from exc
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"entries": {key: asdict(entry) for key, entry in self.entries.items()},
+                   "seen": self.seen[-SEEN_IDS_KEPT:]}
+        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(payload, out, ensure_ascii=False, indent=1)
+        os.replace(temporary, self.path)
+
+    def apply(self, message_type: str | None, message_id: str | None, body: bytes) -> bool:
+        """Take one delivered message; False for a copy already taken. Raises InboxError if unusable."""
+        if not message_id:
+            raise InboxError("message without message_id")
+        if message_id in self.seen:
+            return False
+        try:
+            if message_type == MessageType.INCIDENT_UPDATE:
+                self._update(IncidentUpdate.model_validate_json(body))
+            elif message_type in (MessageType.ALERT, None):
+                self._alert(AlertMessage.model_validate_json(body))
+            else:
+                raise InboxError(f"unknown message type {message_type!r}")
+        except ValidationError as exc:
+            raise InboxError(f"not a valid {message_type or 'alert'} message: {exc.errors()[0]['msg']}") from None
+        self.seen.append(message_id)
+        return True
+
+    def _alert(self, alert: AlertMessage) -> None:
+        entry = self.entries.get(alert.incident_id)
+        if entry is None:
+            self.entries[alert.incident_id] = InboxEntry(
+                alert.incident_id, alert.model_dump(mode="json"), IncidentStatus.DISPATCHED.value,
+                alert.confirmed_at.isoformat())
+        else:
+            entry.alert = alert.model_dump(mode="json")  # dispatched again: newer details
+
+    def _update(self, update: IncidentUpdate) -> None:
+        entry = self.entries.get(update.incident_id)
+        if entry is None:
+            return  # an update for an incident this worker never had (e.g. a colleague's, escalated)
+        entry.history.append({"action": update.action.value, "status": update.status.value, "actor": update.actor,
+                              "at": update.at.isoformat(), "note": update.note})
+        # One queue delivers in publish order, and the relay publishes in commit order: latest wins.
+        entry.status, entry.updated_at = update.status.value, update.at.isoformat()
+        if entry.sent == update.action.value:
+            entry.sent = None
+
+    def pending(self) -> list[InboxEntry]:
+        """Open incidents, oldest alert first."""
+        return sorted((e for e in self.entries.values() if e.open), key=lambda e: e.alert["confirmed_at"])
+
+    def find(self, key: str) -> str:
+        """An incident id from a list number (1-based, as `pending` lists them), an id or an id prefix."""
+        pending = self.pending()
+        if key.isdigit() and 1 <= int(key) <= len(pending):
+            return pending[int(key) - 1].incident_id
+        matches = [incident_id for incident_id in self.entries if incident_id.startswith(key)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(key) == 36:  # a full id this device has not seen: the pipeline decides
+            return key
+        raise InboxError(f"no single incident matches {key!r}" + (f" ({len(matches)} do)" if matches else ""))

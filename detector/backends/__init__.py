@@ -1,0 +1,8 @@
+"""Inference backends, picked by name or by the weights file's suffix.
+
+backend.py — the Backend protocol, the BACKENDS table and open_backend.
+onnx_backend.py — ONNX Runtime (CPU, CUDA or TensorRT) for Ultralytics-exported YOLOv8 models.
+ultralytics_backend.py — Ultralytics for `.pt` checkpoints.
+preprocess.py — letterboxing a batch of frames into the model's input tensor.
+postprocess.py — YOLOv8 raw output -> Detections in frame pixels (with NMS).
+"""

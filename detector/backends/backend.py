@@ -1,0 +1,42 @@
+"""Inference backends by name, and the file suffix that picks one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from detector.backends.onnx_backend import OnnxBackend
+from detector.backends.ultralytics_backend import UltralyticsBackend
+from detector.detections import Detections
+
+
+class Backend(Protocol):
+    """Images in, one Detections per image out (in the images' pixels, class ids of `class_names`)."""
+
+    class_names: dict[int, str]
+
+    @property
+    def max_batch(self) -> int: ...
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]: ...
+
+
+BACKENDS: dict[str, Callable[..., Backend]] = {"onnx": OnnxBackend, "ultralytics": UltralyticsBackend}
+BACKEND_BY_SUFFIX = {".onnx": "onnx", ".pt": "ultralytics"}
+
+
+def backend_name(weights: Path) -> str:
+    """The backend that runs this weight file, by its suffix."""
+    try:
+        return BACKEND_BY_SUFFIX[weights.suffix.lower()]
+    except KeyError:
+        raise ValueError(f"{weights}: no backend for {weights.suffix!r} files "
+                         f"(known: {sorted(BACKEND_BY_SUFFIX)})") from None
+
+
+def open_backend(weights: Path, **options: Any) -> Backend:
+    """The backend for `weights`, built with backend-specific `options` (conf, iou, providers...)."""
+    return BACKENDS[backend_name(weights)](weights, **options)
