@@ -11,7 +11,7 @@ from pathlib import Path
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from aibrain.live.live_run import metrics
+from aibrain.live import metrics
 
 _FAMILY_NAME = re.compile(r"aibrain_[a-z0-9_]+")
 
