@@ -24,7 +24,8 @@ from routing.assign.roster import Roster, Worker
 from routing.broker.topology import Topology
 from routing.incidents import store
 from routing.incidents.deadlines import DueLimits
-from routing.incidents.tables import Incident, IncidentAction, IncidentStatus
+from routing.incidents.lifecycle import next_status
+from routing.incidents.tables import Incident, IncidentAction
 from routing.messages.alert import AlertMessage, DueBy, Location
 from streams.health import HealthEvent
 
@@ -140,8 +141,10 @@ class Dispatcher:
 
     def _add(self, session: Session, violation: Violation, alert: AlertMessage, now: datetime) -> None:
         incident_id = alert.incident_id
+        detected = next_status(None, IncidentAction.DETECT)
+        dispatched = next_status(detected, IncidentAction.DISPATCH)
         store.add_incident(session, Incident(
-            id=incident_id, kind=violation.kind, kind_label=alert.kind_label_zh, status=IncidentStatus.DISPATCHED,
+            id=incident_id, kind=violation.kind, kind_label=alert.kind_label_zh, status=dispatched,
             camera_id=violation.camera_id, camera_name=alert.camera_name, zone=violation.zone,
             grid_id=alert.grid_id, worker_id=alert.worker_id, object_kind=violation.object_kind,
             class_name=violation.class_name, track_id=violation.track_id,
@@ -151,10 +154,9 @@ class Dispatcher:
             accept_due=alert.due_by.accept, resolve_due=alert.due_by.resolve, escalation_level=0,
             verification_attempts=0,
         ))
-        store.add_transition(session, incident_id, IncidentAction.DETECT, None, IncidentStatus.DETECTED,
-                             "detector", violation.confirmed_at)
-        store.add_transition(session, incident_id, IncidentAction.DISPATCH, IncidentStatus.DETECTED,
-                             IncidentStatus.DISPATCHED, "router", now,
+        store.add_transition(session, incident_id, IncidentAction.DETECT, None, detected, "detector",
+                             violation.confirmed_at)
+        store.add_transition(session, incident_id, IncidentAction.DISPATCH, detected, dispatched, "router", now,
                              note=f"to {alert.worker_id or 'fallback queue'}")
         store.add_outbox_message(
             session, message_id=alert.dispatch_id, exchange=self._topology.exchange,

@@ -6,7 +6,8 @@ from routing.incidents.tables import IncidentAction, IncidentStatus
 
 Status, Action = IncidentStatus, IncidentAction
 
-# (status before, action) -> status after. Escalation keeps the status: it tells the next level.
+# (status before, action) -> status after. A new incident (no status yet) is detected, then dispatched, in
+# one commit (see routing.incidents.dispatch). Escalation keeps the status: it tells the next level.
 TRANSITIONS: dict[tuple[IncidentStatus | None, IncidentAction], IncidentStatus] = {
     (None, Action.DETECT): Status.DETECTED,
     (Status.DETECTED, Action.DISPATCH): Status.DISPATCHED,
