@@ -16,7 +16,8 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
     area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
     area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return inter / (area_a[:, None] + area_b[None, :] - inter + 1e-9)
+    iou: np.ndarray = inter / (area_a[:, None] + area_b[None, :] - inter + 1e-9)
+    return iou
 
 
 def relative_shift(anchor: np.ndarray, box: np.ndarray) -> float:

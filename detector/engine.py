@@ -83,7 +83,7 @@ class RuleEngine:
     def object_kinds(self, detections: Detections, frame_size: tuple[int, int]) -> np.ndarray:
         """(N,) str: the object kind of each detection, "" where its class maps to none or the
         detection fails its kind's filter."""
-        kinds = self._kind_of_class[detections.class_id].copy()
+        kinds: np.ndarray = self._kind_of_class[detections.class_id].copy()
         width, height = frame_size
         box = detections.xyxy
         area = (box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1]) / float(width * height)

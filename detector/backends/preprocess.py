@@ -31,7 +31,8 @@ class Letterbox:
         pad = np.array([self.pad_x, self.pad_y, self.pad_x, self.pad_y], np.float32)
         boxes = (xyxy - pad) / np.float32(self.scale)
         limits = np.array([self.width, self.height, self.width, self.height], np.float32)
-        return np.clip(boxes, 0, limits).astype(np.float32)
+        original: np.ndarray = np.clip(boxes, 0, limits).astype(np.float32)
+        return original
 
 
 def letterbox(images: Sequence[np.ndarray], new_shape: tuple[int, int],
