@@ -1,6 +1,9 @@
 """Checks that span fields or files, run on the raw YAML so they still run when some fields are bad.
 
-Each check is a named function `(raw, context) -> list[ConfigProblem]`; `CHECKS` lists them.
+First the loading steps (`check_context`) make, once, what several checks read: the grids file and
+the taxonomy with the site's kinds. Then each check in `CHECKS`, a function
+`(raw, context) -> list[ConfigProblem]`, reads that frozen context and returns its problems: no check
+hands a value to another, so they run in any order.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import re
 import ssl
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,13 +43,25 @@ from routing.assign.grids import GridFileError, GridMap, load_grids
 from routing.broker.connection import TlsFiles, tls_context
 
 
-@dataclass
+@dataclass(frozen=True)
+class SiteTaxonomy:
+    """The taxonomy with the site's own kinds and changes, and its object filters with the site's."""
+
+    kinds: dict[str, KindSpec]
+    object_filters: dict[str, ObjectFilterSpec]
+
+
+@dataclass(frozen=True)
 class CheckContext:
+    """What the checks read besides the raw YAML, made by the loading steps before any check runs."""
+
     file: Path
-    base_dir: Path
-    grids: GridMap | None = None  # set by `check_grid_file` when the file loads
-    kinds: dict[str, KindSpec] | None = None  # set by `check_kinds`: the taxonomy with the site's changes
-    object_filters: dict[str, ObjectFilterSpec] = field(default_factory=dict)
+    grids: GridMap | None  # None: the grids file did not load (`load_grid_file` said why)
+    taxonomy: SiteTaxonomy | None  # None: the taxonomy did not load (`load_taxonomy` said why)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.file.parent
 
     def problem(self, field: str, message: str) -> ConfigProblem:
         return ConfigProblem(self.file, field, message)
@@ -91,18 +106,18 @@ def resolve(base_dir: Path, value: str) -> Path:
     return Path(os.path.normpath(path if path.is_absolute() else base_dir / path))
 
 
-def check_grid_file(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
+def load_grid_file(raw: dict[str, Any], file: Path) -> tuple[GridMap | None, list[ConfigProblem]]:
+    """Loading step: the site's grids file, or None and the problems that keep it from loading."""
     value = raw.get("grids")
     if not isinstance(value, str):
-        return []  # missing or mistyped: the schema reports it
-    path = resolve(ctx.base_dir, value)
+        return None, []  # missing or mistyped: the schema reports it
+    path = resolve(file.parent, value)
     if (too_large := size_problem(path, MAX_GRIDS_BYTES)) is not None:
-        return [ctx.problem("grids", too_large)]
+        return None, [ConfigProblem(file, "grids", too_large)]
     try:
-        ctx.grids = load_grids(path)
+        return load_grids(path), []
     except GridFileError as exc:
-        return [ctx.problem("grids", str(problem)) for problem in exc.problems]
-    return []
+        return None, [ConfigProblem(file, "grids", str(problem)) for problem in exc.problems]
 
 
 def check_duplicate_ids(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
@@ -171,19 +186,20 @@ def check_escalation_grids(raw: dict[str, Any], ctx: CheckContext) -> list[Confi
             for grid_id in grids if grid_id not in ctx.grids]
 
 
-def check_kinds(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
-    """The taxonomy (the shipped file, or the site's `taxonomy`) loads, and the site's `kinds`
-    make whole kinds of it: a new kind needs every field, a changed one keeps what it does not set."""
+def load_taxonomy(raw: dict[str, Any], site_file: Path) -> tuple[SiteTaxonomy | None, list[ConfigProblem]]:
+    """Loading step: the taxonomy (the shipped file, or the site's `taxonomy`) with the site's `kinds`,
+    which make whole kinds of it (a new kind needs every field, a changed one keeps what it does not
+    set) and its `object_filters`; None when the taxonomy does not load."""
     value = raw.get("taxonomy")
-    file = resolve(ctx.base_dir, value) if isinstance(value, str) else DEFAULT_TAXONOMY
+    file = resolve(site_file.parent, value) if isinstance(value, str) else DEFAULT_TAXONOMY
     try:
         document = read_yaml(file)
         taxonomy = TaxonomyFile.model_validate(document)
     except ConfigError as exc:
-        return [ctx.problem("taxonomy", f"{problem.field}: {problem.message}".removeprefix(": "))
-                for problem in exc.problems] if value is not None else exc.problems
+        return None, [ConfigProblem(site_file, "taxonomy", f"{problem.field}: {problem.message}".removeprefix(": "))
+                      for problem in exc.problems] if value is not None else exc.problems
     except ValidationError as exc:
-        return schema_problems(file, document, exc)
+        return None, schema_problems(file, document, exc)
     kinds, problems = dict(taxonomy.kinds), []
     overrides = raw.get("kinds")
     for code, override in (overrides.items() if isinstance(overrides, dict) else ()):
@@ -196,31 +212,38 @@ def check_kinds(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
             kinds[str(code)] = KindSpec.model_validate(merged)
         except ValidationError as exc:
             what = "a new kind" if str(code) not in taxonomy.kinds else "the kind"
-            problems += [ctx.problem(".".join(["kinds", shown(str(code)), *map(str, e["loc"])]),
-                                     f"{what}: {e['msg']}") for e in exc.errors()]
+            problems += [ConfigProblem(site_file, ".".join(["kinds", shown(str(code)), *map(str, e["loc"])]),
+                                       f"{what}: {e['msg']}") for e in exc.errors()]
     filters = raw.get("object_filters")
-    ctx.object_filters = dict(taxonomy.object_filters)
+    object_filters = dict(taxonomy.object_filters)
     if isinstance(filters, dict):
         with contextlib.suppress(ValidationError):  # the schema reports a bad one
-            ctx.object_filters.update(TypeAdapter(dict[str, ObjectFilterSpec]).validate_python(filters))
-    ctx.kinds = kinds
-    return problems
+            object_filters.update(TypeAdapter(dict[str, ObjectFilterSpec]).validate_python(filters))
+    return SiteTaxonomy(kinds, object_filters), problems
+
+
+def check_context(raw: dict[str, Any], file: Path) -> tuple[CheckContext, list[ConfigProblem]]:
+    """The loading steps: what the checks read, made once, and the problems the steps found."""
+    grids, grid_problems = load_grid_file(raw, file)
+    taxonomy, taxonomy_problems = load_taxonomy(raw, file)
+    return CheckContext(file, grids, taxonomy), grid_problems + taxonomy_problems
 
 
 def check_rules(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
     """Each rule names a kind of the taxonomy, its parameters fit the kind's rule type, its time
     limits are in order, and its object kinds are ones the model can report."""
     card_kinds, problems = model_object_kinds(raw, ctx)
-    if ctx.kinds is None:
+    if ctx.taxonomy is None:
         return problems
+    kinds = ctx.taxonomy.kinds
     for path, rule in entries(raw, "rules"):
         code = rule.get("kind")
         if not isinstance(code, str):
             continue  # the schema names the problem
-        kind = ctx.kinds.get(code)
+        kind = kinds.get(code)
         if kind is None:
             problems.append(ctx.problem(f"{path}.kind", f"unknown kind {code!r}; the taxonomy has "
-                                        f"{', '.join(sorted(ctx.kinds))} (add one under `kinds`)"))
+                                        f"{', '.join(sorted(kinds))} (add one under `kinds`)"))
             continue
         try:
             overrides = RuleParams.model_validate({k: v for k, v in rule.items() if k in RuleParams.model_fields})
@@ -255,14 +278,14 @@ def unknown_objects(path: str, rule: dict[str, Any], resolved: ResolvedRule, car
 
 def check_zone_schedules(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
     """A zone allows kinds of the taxonomy."""
-    if ctx.kinds is None:
+    if ctx.taxonomy is None:
         return []
     problems = []
     for path, _, zone in zones_of(raw):
         allow = zone.get("allow")
         if isinstance(allow, dict):
             problems += [ctx.problem(f"{path}.allow.{shown(str(code))}", f"unknown kind {code!r}")
-                         for code in allow if code not in ctx.kinds]
+                         for code in allow if code not in ctx.taxonomy.kinds]
     return problems
 
 
@@ -364,12 +387,10 @@ def readable(path: Path) -> bool:
 
 
 CHECKS: list[Callable[[dict[str, Any], CheckContext], list[ConfigProblem]]] = [
-    check_grid_file,  # first: the grid checks below use what it loads
     check_duplicate_ids,
     check_zone_grids,
     check_grids_covered,
     check_escalation_grids,
-    check_kinds,  # before the rule checks, which use the kinds it loads
     check_rules,
     check_zone_schedules,
     check_files,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from configs.checks import CheckContext, resolve, run_checks
+from configs.checks import check_context, resolve, run_checks
 from configs.problems import ConfigError, ConfigProblem
 from configs.schema import CameraConfig, RuleConfig, SiteConfig
 from configs.taxonomy import KindSpec, ObjectFilterSpec, ResolvedRule, resolve_rule
@@ -72,9 +72,10 @@ def load_site(file: Path | str) -> Site:
         config = SiteConfig.model_validate(raw)
     except ValidationError as exc:
         problems += schema_problems(file, raw, exc)
-    ctx = CheckContext(file=file, base_dir=file.parent)
-    problems += run_checks(raw, ctx)
-    if problems or config is None or ctx.grids is None or ctx.kinds is None:
+    ctx, loading_problems = check_context(raw, file)
+    problems += loading_problems + run_checks(raw, ctx)
+    if problems or config is None or ctx.grids is None or ctx.taxonomy is None:
         raise ConfigError(problems)
-    return Site(file=file, config=config, grids=ctx.grids, kinds=ctx.kinds, object_filters=ctx.object_filters)
+    return Site(file=file, config=config, grids=ctx.grids, kinds=ctx.taxonomy.kinds,
+                object_filters=ctx.taxonomy.object_filters)
 

@@ -108,6 +108,7 @@ def read_yaml(file: Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         what = "is empty" if raw is None else f"holds a {type(raw).__name__}"
         raise ConfigError([ConfigProblem(file, "(file)", f"the file {what}; it must hold a mapping of settings")])
+    expanded: dict[str, Any]  # a mapping stays a mapping when its strings are expanded
     expanded, unset = expand_variables(raw)
     if unset:
         raise ConfigError([ConfigProblem(file, field_path(u.loc, raw), f"environment variable {u.name} is not set "

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -7,7 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from configs.checks import CHECKS, check_context, run_checks
 from configs.load import ConfigError, load_site
+from configs.yaml_file import read_yaml
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "configs" / "examples"
 
@@ -86,6 +89,21 @@ def test_every_error_is_reported_at_once(tmp_path: Path) -> None:
         assert fragment in report, f"{fragment!r} missing from:\n{report}"
     assert all(str(path) in line for line in report.splitlines())
     assert "Self-intersection" in report
+
+
+def test_checks_find_the_same_problems_in_any_order(tmp_path: Path) -> None:
+    """No check hands a value to another: run backwards or shuffled, they find the same problems."""
+    site = every_error_site()
+    site["escalation"] = {"grids": {"G-77": ["leader"]}}  # a grid not in the grids file
+    site["cameras"][0]["zones"][0]["allow"] = {"no_such_kind": ["Mon-Sun 00:00-24:00"]}
+    site["broker_tls"] = {"ca_file": "ca.pem"}  # without an amqps:// broker
+    path = write_site(tmp_path, site)
+    raw = read_yaml(path)
+    ctx, _ = check_context(raw, path)
+    in_order = run_checks(raw, ctx)
+    assert sum(1 for check in CHECKS if check(raw, ctx)) >= 7, in_order  # most checks have something to say
+    for checks in (CHECKS[::-1], random.Random(9).sample(CHECKS, len(CHECKS))):
+        assert sorted(map(str, (p for check in checks for p in check(raw, ctx)))) == sorted(map(str, in_order))
 
 
 def test_unreadable_grids_file_is_named(tmp_path: Path) -> None:
