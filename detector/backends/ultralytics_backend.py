@@ -27,7 +27,7 @@ class UltralyticsBackend:
     def __init__(self, weights: Path, device: str | None = None, conf: float = 0.25, iou: float = 0.45,
                  max_det: int = 300, imgsz: int = 640) -> None:
         try:
-            from ultralytics import YOLO
+            from ultralytics.models import YOLO
         except ImportError as exc:
             raise ImportError(f"{weights}: .pt models need the Ultralytics extra: {INSTALL_HINT}") from exc
         self.weights = Path(weights)
