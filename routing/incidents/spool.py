@@ -52,9 +52,13 @@ class Spool:
     """`intake.jsonl`: what the intake could not store before it stopped; `parked.jsonl`: what the
     database refused as data. `name` tells shards of one site on one host apart.
 
-    >>> spool = Spool(Path("var/spool"))  # doctest: +SKIP
-    >>> spool.save([violation]); spool.load()  # doctest: +SKIP
-    [Violation(...)]
+    >>> import tempfile
+    >>> from streams.health import CameraState
+    >>> event = HealthEvent("cam-01", CameraState.OFFLINE, ts=1.0, reason="no picture for 15 s")
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     spool = Spool(Path(folder))
+    ...     spool.save([event]), spool.load() == [event]
+    (1, True)
     """
 
     def __init__(self, folder: Path, name: str = "intake") -> None:
