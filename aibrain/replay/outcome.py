@@ -2,10 +2,45 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    """One incident a replay dispatched: the violation, where it went, and where in which file it was confirmed.
+
+    `media_time_s` is the confirmation's media time in `file`; `confidence` and `bbox` are rounded as written.
+    """
+
+    incident_id: str
+    dispatch_id: str
+    kind: str
+    kind_label_zh: str
+    object_count: int
+    camera_id: str
+    zone: str
+    grid_id: str | None  # None: no grid found for the camera and zone
+    worker_id: str | None  # None: sent to the fallback queue
+    object_kind: str
+    class_name: str
+    track_id: int
+    first_seen: datetime
+    confirmed_at: datetime
+    media_time_s: float
+    bbox: tuple[float, float, float, float]
+    confidence: float
+    snapshot: Path | None
+    file: Path
+
+    def as_json(self) -> dict[str, Any]:
+        """The record as `--json` writes it, a line each, and incidents.json starts from: the fields in the order
+        declared (which is the order of those files' keys), times in ISO 8601 with their offset, paths as text."""
+        return asdict(self) | {
+            "first_seen": self.first_seen.isoformat(), "confirmed_at": self.confirmed_at.isoformat(),
+            "bbox": list(self.bbox), "snapshot": str(self.snapshot) if self.snapshot else None, "file": str(self.file)}
 
 
 @dataclass
@@ -50,7 +85,7 @@ class ReplayOutcome:
 
     started_at: datetime
     files: list[FileOutcome] = field(default_factory=list)
-    records: list[dict[str, Any]] = field(default_factory=list)  # from `aibrain.replay.replay_run.incident_record`
+    records: list[IncidentRecord] = field(default_factory=list)
     finished_at: datetime | None = None
     interrupted: bool = False  # stopped by Ctrl-C: later files were not replayed
 

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import av
 from rich.console import Console
@@ -30,7 +29,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from aibrain import assemble
 from aibrain.database_unavailable import exit_if_unavailable
 from aibrain.replay.inputs import ReplayInputError, Speed, video_files
-from aibrain.replay.outcome import FileOutcome, ReplayOutcome
+from aibrain.replay.outcome import FileOutcome, IncidentRecord, ReplayOutcome
 from common.redact import redact_url
 from configs.load import Site
 from configs.schema import CameraConfig
@@ -80,18 +79,16 @@ class ReplayRequest:
     clips: bool = False  # with report_dir: a short MP4 around each confirmation
 
 
-def incident_record(violation: Violation, result: DispatchResult, file: Path, origin_ts: float) -> dict[str, Any]:
-    return {
-        "incident_id": result.incident_id, "dispatch_id": result.dispatch_id,
-        "kind": violation.kind, "kind_label_zh": result.kind_label_zh, "object_count": violation.object_count,
-        "camera_id": violation.camera_id, "zone": violation.zone,
-        "grid_id": result.grid_id, "worker_id": result.worker_id,
-        "object_kind": violation.object_kind, "class_name": violation.class_name, "track_id": violation.track_id,
-        "first_seen": violation.first_seen.isoformat(), "confirmed_at": violation.confirmed_at.isoformat(),
-        "media_time_s": round(violation.confirmed_at.timestamp() - origin_ts, 3),
-        "bbox": [round(v, 1) for v in violation.bbox], "confidence": round(violation.confidence, 4),
-        "snapshot": str(violation.snapshot) if violation.snapshot else None, "file": str(file),
-    }
+def incident_record(violation: Violation, result: DispatchResult, file: Path, origin_ts: float) -> IncidentRecord:
+    x1, y1, x2, y2 = (round(v, 1) for v in violation.bbox)
+    return IncidentRecord(
+        incident_id=result.incident_id, dispatch_id=result.dispatch_id,
+        kind=violation.kind, kind_label_zh=result.kind_label_zh, object_count=violation.object_count,
+        camera_id=violation.camera_id, zone=violation.zone, grid_id=result.grid_id, worker_id=result.worker_id,
+        object_kind=violation.object_kind, class_name=violation.class_name, track_id=violation.track_id,
+        first_seen=violation.first_seen, confirmed_at=violation.confirmed_at,
+        media_time_s=round(violation.confirmed_at.timestamp() - origin_ts, 3),
+        bbox=(x1, y1, x2, y2), confidence=round(violation.confidence, 4), snapshot=violation.snapshot, file=file)
 
 
 def media_duration_s(file: Path) -> float | None:
@@ -211,7 +208,7 @@ def write_outputs(site: Site, camera: CameraConfig, request: ReplayRequest, outc
     if request.json_out:
         request.json_out.parent.mkdir(parents=True, exist_ok=True)
         with request.json_out.open("w", encoding="utf-8") as out:
-            out.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+            out.writelines(json.dumps(record.as_json(), ensure_ascii=False) + "\n" for record in records)
     report = None
     if request.report_dir:
         from aibrain.replay.report import report_context, write_report
@@ -228,8 +225,8 @@ def write_outputs(site: Site, camera: CameraConfig, request: ReplayRequest, outc
                   + (f", {replayed.speed_factor:.1f}x real time" if replayed.speed_factor else "")
                   + (f"; {replayed.damage}" if replayed.damage else ""))
     for record in records:
-        print(f"  {record['confirmed_at']}  {record['kind']} ({record['kind_label_zh']})  zone {record['zone']}"
-              f"  grid {record['grid_id']}  worker {record['worker_id']}  conf {record['confidence']:.2f}")
+        print(f"  {record.confirmed_at.isoformat()}  {record.kind} ({record.kind_label_zh})  zone {record.zone}"
+              f"  grid {record.grid_id}  worker {record.worker_id}  conf {record.confidence:.2f}")
 
 
 def interrupted(outcome: ReplayOutcome, current: FileOutcome) -> None:

@@ -6,13 +6,12 @@ import csv
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
 
-from aibrain.replay.outcome import FileOutcome, ReplayOutcome
+from aibrain.replay.outcome import FileOutcome, IncidentRecord, ReplayOutcome
 from aibrain.replay.report import ReportContext, write_report
 from aibrain.replay.report.rows import COLUMNS, incident_rows
 from aibrain.replay.report.summary import grid_counts, kind_counts, label_lanes, tick_times, timeline
@@ -23,15 +22,13 @@ CONTEXT = ReportContext("cam-07", "广场路口", ZoneInfo("Asia/Shanghai"), [("
 
 
 def record(kind: str, label: str, at_s: float, file: Path, grid: str | None = "G-01",
-           snapshot: Path | None = None) -> dict[str, Any]:
-    """A record as `aibrain.replay.replay_run.incident_record` makes it."""
-    return {"incident_id": f"i-{kind}-{at_s}", "dispatch_id": f"d-{at_s}", "kind": kind, "kind_label_zh": label,
-            "camera_id": "cam-07", "zone": "sidewalk", "grid_id": grid, "worker_id": "w-001" if grid else None,
-            "object_kind": "motor_vehicle", "class_name": "car", "track_id": 3,
-            "first_seen": (ORIGIN + timedelta(seconds=at_s - 4)).isoformat(),
-            "confirmed_at": (ORIGIN + timedelta(seconds=at_s)).isoformat(), "media_time_s": at_s,
-            "bbox": [1.0, 2.0, 30.5, 40.0], "confidence": 0.91, "snapshot": str(snapshot) if snapshot else None,
-            "file": str(file), "object_count": 1}
+           snapshot: Path | None = None) -> IncidentRecord:
+    return IncidentRecord(incident_id=f"i-{kind}-{at_s}", dispatch_id=f"d-{at_s}", kind=kind, kind_label_zh=label,
+                          object_count=1, camera_id="cam-07", zone="sidewalk", grid_id=grid,
+                          worker_id="w-001" if grid else None, object_kind="motor_vehicle", class_name="car",
+                          track_id=3, first_seen=ORIGIN + timedelta(seconds=at_s - 4),
+                          confirmed_at=ORIGIN + timedelta(seconds=at_s), media_time_s=at_s,
+                          bbox=(1.0, 2.0, 30.5, 40.0), confidence=0.91, snapshot=snapshot, file=file)
 
 
 def test_kinds_most_frequent_first_and_grids_with_a_row_for_incidents_without_one(tmp_path: Path) -> None:
@@ -98,3 +95,13 @@ def test_report_folder_holds_page_csv_json_and_copies_of_outside_evidence(tmp_pa
     assert (row["first_seen"], row["confirmed_at"]) == ("2026-05-01T09:00:01+08:00", "2026-05-01T09:00:05+08:00")
     [exported] = json.loads((report_dir / "incidents.json").read_text(encoding="utf-8"))
     assert exported["bbox"] == [1.0, 2.0, 30.5, 40.0] and exported["clip"] is None and exported["number"] == 1
+
+
+def test_a_record_is_written_with_its_keys_in_order_times_with_their_offset_and_paths_as_text(tmp_path: Path) -> None:
+    written = record("motor_parking", "机动车乱停放", 5, tmp_path / "a.mp4", snapshot=tmp_path / "s.jpg").as_json()
+    assert list(written) == ["incident_id", "dispatch_id", "kind", "kind_label_zh", "object_count", "camera_id", "zone",
+                             "grid_id", "worker_id", "object_kind", "class_name", "track_id", "first_seen",
+                             "confirmed_at", "media_time_s", "bbox", "confidence", "snapshot", "file"]
+    assert (written["confirmed_at"], written["bbox"], written["snapshot"], written["file"]) == \
+        ("2026-05-01T01:00:05+00:00", [1.0, 2.0, 30.5, 40.0], str(tmp_path / "s.jpg"), str(tmp_path / "a.mp4"))
+    assert json.loads(json.dumps(written)) == written, "plain JSON values only"

@@ -44,10 +44,10 @@ def write_report(outcome: ReplayOutcome, context: ReportContext, report_dir: Pat
 
 def with_clip(row: IncidentRow, report_dir: Path) -> IncidentRow:
     """The row with its evidence clip; a clip that cannot be cut is logged and left out."""
-    name = f"clips/{row.number:04d}_{row.record['kind']}.mp4"
+    name = f"clips/{row.number:04d}_{row.record.kind}.mp4"
     try:
-        write_clip(Path(row.record["file"]), row.record["media_time_s"], report_dir / name)
+        write_clip(row.record.file, row.record.media_time_s, report_dir / name)
     except (av.FFmpegError, OSError, IndexError) as exc:  # IndexError: no video stream
-        log.warning("incident #%d: no evidence clip from %s: %s", row.number, row.record["file"], exc)
+        log.warning("incident #%d: no evidence clip from %s: %s", row.number, row.record.file, exc)
         return row
     return replace(row, clip=name)

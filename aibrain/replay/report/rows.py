@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from aibrain.replay.outcome import IncidentRecord
 from aibrain.replay.report.context import ReportContext
 
 # The first columns of incidents.csv and keys of incidents.json, in this order.
@@ -20,10 +21,11 @@ COLUMNS = ("number", "kind", "kind_label_zh", "camera_id", "camera_name", "zone"
 
 @dataclass(frozen=True)
 class IncidentRow:
-    """One incident of the report; `record` is the replay's record, with report-folder paths."""
+    """One incident of the report: the replay's record, its times in the site's timezone, names beside its
+    ids, and its evidence as paths in the report folder."""
 
     number: int
-    record: dict[str, Any]
+    record: IncidentRecord
     first_seen: datetime
     confirmed_at: datetime
     grid_name: str
@@ -33,7 +35,7 @@ class IncidentRow:
 
     def exported(self, context: ReportContext) -> dict[str, Any]:
         """The row as incidents.json and incidents.csv hold it: COLUMNS, then any other field of the record."""
-        values = self.record | {
+        values = self.record.as_json() | {
             "number": self.number, "camera_name": context.camera_name, "grid_name": self.grid_name,
             "worker_name": self.worker_name, "first_seen": self.first_seen.isoformat(),
             "confirmed_at": self.confirmed_at.isoformat(), "snapshot": self.snapshot, "clip": self.clip}
@@ -52,21 +54,13 @@ def in_report(path: Path, report_dir: Path, folder: str) -> str:
     return Path(os.path.relpath(path, report_dir)).as_posix()
 
 
-def incident_rows(records: list[dict[str, Any]], context: ReportContext, report_dir: Path) -> list[IncidentRow]:
+def incident_rows(records: list[IncidentRecord], context: ReportContext, report_dir: Path) -> list[IncidentRow]:
     """Rows in order of confirmation (files in replay order, then media time)."""
-    rows = []
-    for number, record in enumerate(records, start=1):
-        snapshot = record.get("snapshot")
-        rows.append(IncidentRow(
-            number=number, record=record,
-            first_seen=local_time(record["first_seen"], context.tz),
-            confirmed_at=local_time(record["confirmed_at"], context.tz),
-            grid_name=context.grid_names.get(record["grid_id"] or "", ""),
-            worker_name=context.worker_names.get(record["worker_id"] or "", ""),
-            snapshot=in_report(Path(snapshot), report_dir, "evidence") if snapshot and Path(snapshot).is_file()
-            else None))
-    return rows
-
-
-def local_time(iso: str, tz: tzinfo) -> datetime:
-    return datetime.fromisoformat(iso).astimezone(tz)
+    return [IncidentRow(number=number, record=record,
+                        first_seen=record.first_seen.astimezone(context.tz),
+                        confirmed_at=record.confirmed_at.astimezone(context.tz),
+                        grid_name=context.grid_names.get(record.grid_id or "", ""),
+                        worker_name=context.worker_names.get(record.worker_id or "", ""),
+                        snapshot=in_report(record.snapshot, report_dir, "evidence")
+                        if record.snapshot and record.snapshot.is_file() else None)
+            for number, record in enumerate(records, start=1)]

@@ -59,8 +59,8 @@ class TimelineRow:
 
 def kind_counts(rows: list[IncidentRow]) -> list[KindCount]:
     """Kinds found, most frequent first; each with its colour in the timeline."""
-    counts = Counter(row.record["kind"] for row in rows)
-    labels = {row.record["kind"]: row.record["kind_label_zh"] for row in rows}
+    counts = Counter(row.record.kind for row in rows)
+    labels = {row.record.kind: row.record.kind_label_zh for row in rows}
     ordered = sorted(counts, key=lambda kind: (-counts[kind], kind))
     return [KindCount(kind, labels[kind], counts[kind], PALETTE[index % len(PALETTE)])
             for index, kind in enumerate(ordered)]
@@ -71,9 +71,9 @@ def grid_counts(rows: list[IncidentRow], kinds: list[KindCount]) -> list[GridCou
     per_grid: dict[str, Counter[str]] = {}
     names: dict[str, str] = {}
     for row in rows:
-        grid = row.record["grid_id"] or NO_GRID
-        per_grid.setdefault(grid, Counter())[row.record["kind"]] += 1
-        names[grid] = row.grid_name if row.record["grid_id"] else "no grid found"
+        grid = row.record.grid_id or NO_GRID
+        per_grid.setdefault(grid, Counter())[row.record.kind] += 1
+        names[grid] = row.grid_name if row.record.grid_id else "no grid found"
     table = [GridCount(grid, names[grid], tuple(counts[k.kind] for k in kinds), sum(counts.values()))
              for grid, counts in per_grid.items()]
     return sorted(table, key=lambda g: (-g.total, g.grid_id))
@@ -83,8 +83,8 @@ def timeline(files: list[FileOutcome], rows: list[IncidentRow], kinds: list[Kind
     colours = {k.kind: k.colour for k in kinds}
     lines = []
     for replayed in files:
-        mine = [row for row in rows if row.record["file"] == str(replayed.file)]
-        latest = max((row.record["media_time_s"] for row in mine), default=0.0)
+        mine = [row for row in rows if row.record.file == replayed.file]
+        latest = max((row.record.media_time_s for row in mine), default=0.0)
         length = max(replayed.duration_s or 0.0, latest, replayed.end_s or 0.0)
         if length <= 0:
             lines.append(TimelineRow(replayed, 0.0, (0.0, 0.0), (), ()))
@@ -92,9 +92,9 @@ def timeline(files: list[FileOutcome], rows: list[IncidentRow], kinds: list[Kind
         start = min(replayed.start_s, length)
         end = min(replayed.end_s if replayed.end_s is not None else length, length)
         marks = [TimelineMark(
-            left_pct=percent(row.record["media_time_s"], length), number=row.number, colour=colours[row.record["kind"]],
-            title=f"#{row.number} {row.record['kind_label_zh']} {row.record['zone']} "
-                  f"@ {format_media_time(row.record['media_time_s'])}") for row in mine]
+            left_pct=percent(row.record.media_time_s, length), number=row.number, colour=colours[row.record.kind],
+            title=f"#{row.number} {row.record.kind_label_zh} {row.record.zone} "
+                  f"@ {format_media_time(row.record.media_time_s)}") for row in mine]
         ticks = tuple((percent(at, length), format_media_time(at)) for at in tick_times(length))
         lines.append(TimelineRow(replayed, length, (percent(start, length), percent(end - start, length)),
                                  label_lanes(marks), ticks))
