@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -116,43 +117,12 @@ def _consume(slots: LatestFrameSlots, taken: dict[str, list[int]], done: threadi
             taken.setdefault(f.camera_id, []).append(f.seq)
 
 
-def test_live_producers_under_threads_never_lose_count_or_reorder() -> None:
-    """Each frame is either taken once or counted as dropped; seqs arrive in order per camera."""
-    slots, done = LatestFrameSlots(), threading.Event()
-    cameras, per_camera = [f"cam-{i}" for i in range(6)], 3000
+def _run_beside_consumer(slots: LatestFrameSlots, cameras: list[str],
+                         produce: Callable[[str], None]) -> dict[str, list[int]]:
+    """`produce(camera)` in a thread per camera, one consumer taking batches until they are done and the
+    slots drained; returns the seqs it took per camera."""
     taken: dict[str, list[int]] = {}
-
-    def produce(camera: str) -> None:
-        for seq in range(per_camera):
-            slots.put_latest(frame(camera, seq))
-
-    consumer = threading.Thread(target=_consume, args=(slots, taken, done))
-    producers = [threading.Thread(target=produce, args=(c,)) for c in cameras]
-    consumer.start()
-    for p in producers:
-        p.start()
-    for p in producers:
-        p.join()
-    done.set()
-    consumer.join(10)
-    assert not consumer.is_alive()
-    for camera in cameras:
-        seqs = taken[camera]
-        assert seqs == sorted(set(seqs))
-        assert seqs[-1] == per_camera - 1  # the newest frame is never the one dropped
-        assert len(seqs) + slots.dropped(camera) == per_camera
-
-
-def test_replay_producers_under_threads_deliver_every_frame_in_order() -> None:
-    slots, done, stop = LatestFrameSlots(), threading.Event(), threading.Event()
-    cameras, per_camera = [f"file-{i}" for i in range(4)], 1000
-    taken: dict[str, list[int]] = {}
-
-    def produce(camera: str) -> None:
-        for seq in range(per_camera):
-            while not slots.put_wait(frame(camera, seq), stop, timeout_s=1):
-                pass
-
+    done = threading.Event()
     consumer = threading.Thread(target=_consume, args=(slots, taken, done))
     producers = [threading.Thread(target=produce, args=(c,)) for c in cameras]
     consumer.start()
@@ -162,6 +132,37 @@ def test_replay_producers_under_threads_deliver_every_frame_in_order() -> None:
         p.join(30)
     done.set()
     consumer.join(10)
+    assert not consumer.is_alive()
+    return taken
+
+
+def test_live_producers_under_threads_never_lose_count_or_reorder() -> None:
+    """Each frame is either taken once or counted as dropped; seqs arrive in order per camera."""
+    slots = LatestFrameSlots()
+    cameras, per_camera = [f"cam-{i}" for i in range(6)], 3000
+
+    def produce(camera: str) -> None:
+        for seq in range(per_camera):
+            slots.put_latest(frame(camera, seq))
+
+    taken = _run_beside_consumer(slots, cameras, produce)
+    for camera in cameras:
+        seqs = taken[camera]
+        assert seqs == sorted(set(seqs))
+        assert seqs[-1] == per_camera - 1  # the newest frame is never the one dropped
+        assert len(seqs) + slots.dropped(camera) == per_camera
+
+
+def test_replay_producers_under_threads_deliver_every_frame_in_order() -> None:
+    slots, stop = LatestFrameSlots(), threading.Event()
+    cameras, per_camera = [f"file-{i}" for i in range(4)], 1000
+
+    def produce(camera: str) -> None:
+        for seq in range(per_camera):
+            while not slots.put_wait(frame(camera, seq), stop, timeout_s=1):
+                pass
+
+    taken = _run_beside_consumer(slots, cameras, produce)
     for camera in cameras:
         assert taken[camera] == list(range(per_camera))
         assert slots.dropped(camera) == 0
