@@ -67,4 +67,6 @@ class Zone:
     def contains(self, points_xy: np.ndarray, width: int, height: int) -> np.ndarray:
         """(N,) bool: which (N, 2) pixel points lie inside the zone or on its edge."""
         points = np.asarray(points_xy, dtype=np.float64).reshape(-1, 2)
-        return shapely.intersects_xy(_pixel_geometry(self.polygon, width, height), points[:, 0], points[:, 1])
+        inside: np.ndarray = shapely.intersects_xy(_pixel_geometry(self.polygon, width, height), points[:, 0],
+                                                   points[:, 1])
+        return inside
