@@ -4,10 +4,11 @@ tell whether the object is gone. Frames in, verdicts out; it knows nothing of in
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from detector.boxes import box_iou
 from detector.detections import Detections
@@ -21,14 +22,31 @@ class Verdict(StrEnum):
     NO_VIEW = "no_view"  # not enough frames before `give_up_ts`: the camera could not look
 
 
+class LookSettings(BaseModel):
+    """How long and how closely the camera looks again. Defined once, here: the site config and
+    routing's verification policy carry this one value down to every check.
+
+    >>> LookSettings(look_s=20).min_frames
+    3
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    look_s: float = Field(60.0, ge=0, le=3600, description="frame time the camera looks for")
+    min_frames: int = Field(3, ge=1, le=10_000, description="frames the look needs at least")
+    present_ratio: float = Field(0.5, gt=0, le=1, description="still there: present in this share of frames")
+    min_overlap: float = Field(0.3, gt=0, le=1, description="IoU with the incident's box that counts as present")
+
+
 @dataclass(frozen=True, slots=True)
 class PresenceCheck:
     """Is an object of `object_kinds` still where `box` (fractions of the frame) was?
 
-    Frames from `not_before_ts` on count; the look ends once it has covered `look_s` of frame
-    time in at least `min_frames` frames. The object counts as present in a frame when a detection
-    of its kinds overlaps `box` by at least `min_overlap` (IoU); still there when present in at
-    least `present_ratio` of the frames looked at. No finished look by `give_up_ts` is NO_VIEW.
+    Frames from `not_before_ts` on count; the look ends once it has covered `look.look_s` of frame
+    time in at least `look.min_frames` frames. The object counts as present in a frame when a
+    detection of its kinds overlaps `box` by at least `look.min_overlap` (IoU); still there when
+    present in at least `look.present_ratio` of the frames looked at. No finished look by
+    `give_up_ts` is NO_VIEW.
     """
 
     check_id: str
@@ -37,18 +55,13 @@ class PresenceCheck:
     box: Box
     not_before_ts: float
     give_up_ts: float
-    look_s: float = 60.0
-    min_frames: int = 3
-    min_overlap: float = 0.3
-    present_ratio: float = 0.5
+    look: LookSettings = field(default_factory=LookSettings)
     min_confidence: float = 0.25
 
     def __post_init__(self) -> None:
         x1, y1, x2, y2 = self.box
         if not (0 <= x1 < x2 <= 1 and 0 <= y1 < y2 <= 1):
             raise ValueError(f"check {self.check_id}: box must be fractions of the frame, got {self.box}")
-        if self.look_s < 0 or self.min_frames < 1 or not 0 < self.present_ratio <= 1:
-            raise ValueError(f"check {self.check_id}: need look_s >= 0, min_frames >= 1, 0 < present_ratio <= 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +92,12 @@ class _Look:
         return PresenceResult(self.check.check_id, self.check.camera_id, verdict, self.frames, self.present, looked)
 
     def finished(self) -> PresenceResult | None:
-        if self.frames < self.check.min_frames or self.first_ts is None or self.last_ts is None:
+        look = self.check.look
+        if self.frames < look.min_frames or self.first_ts is None or self.last_ts is None:
             return None
-        if self.last_ts - self.first_ts < self.check.look_s:
+        if self.last_ts - self.first_ts < look.look_s:
             return None
-        still = self.present >= self.check.present_ratio * self.frames
+        still = self.present >= look.present_ratio * self.frames
         return self.result(Verdict.STILL_THERE if still else Verdict.GONE)
 
 
@@ -133,7 +147,7 @@ class Verifier:
                               & (detections.confidence >= check.min_confidence))
                 overlap = box_iou(np.asarray([check.box], np.float32), boxes[candidates])
                 look.frames += 1
-                look.present += int(bool(overlap.size) and float(overlap.max()) >= check.min_overlap)
+                look.present += int(bool(overlap.size) and float(overlap.max()) >= check.look.min_overlap)
                 look.first_ts = ts if look.first_ts is None else look.first_ts
                 look.last_ts = ts
                 result = look.finished()

@@ -4,13 +4,13 @@ what each verdict does to the incident."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from detector.presence import PresenceCheck, PresenceResult, Verdict
+from detector.presence import LookSettings, PresenceCheck, PresenceResult, Verdict
 from routing.incidents.closed_loop import ClosedLoop
 from routing.incidents.lifecycle import AWAITING_VERIFICATION
 from routing.incidents.tables import Incident, IncidentAction, IncidentStatus
@@ -20,16 +20,13 @@ VERIFIER = "verifier"  # the actor of verification's audit rows
 
 @dataclass(frozen=True, slots=True)
 class VerificationPolicy:
-    """How the camera looks again after a resolve (see `detector.presence.PresenceCheck`).
+    """How the camera looks again after a resolve: `look`, handed to each check as it is.
 
     `give_up_s`: a look not finished this long after it started means the camera could not look
     (offline): the incident becomes verification_pending and is looked at again `retry_s` later.
     """
 
-    look_s: float = 60.0
-    min_frames: int = 3
-    present_ratio: float = 0.5
-    min_overlap: float = 0.3
+    look: LookSettings = field(default_factory=LookSettings)
     give_up_s: float = 180.0
     retry_s: float = 300.0
 
@@ -53,8 +50,7 @@ def presence_check(incident: Incident, policy: VerificationPolicy, now: datetime
     return PresenceCheck(
         check_id=incident.id, camera_id=incident.camera_id, object_kinds=frozenset({incident.object_kind}),
         box=box, not_before_ts=first.timestamp(), give_up_ts=(now + timedelta(seconds=policy.give_up_s)).timestamp(),
-        look_s=policy.look_s, min_frames=policy.min_frames, min_overlap=policy.min_overlap,
-        present_ratio=policy.present_ratio)
+        look=policy.look)
 
 
 def record_verdict(session: Session, loop: ClosedLoop, incident: Incident, result: PresenceResult,

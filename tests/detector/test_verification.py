@@ -6,19 +6,20 @@ import numpy as np
 import pytest
 
 from detector.detections import Detections
-from detector.presence import PresenceCheck, Verdict, Verifier
+from detector.presence import LookSettings, PresenceCheck, Verdict, Verifier
 
 T0 = 1_700_000_000.0
 SIZE = (1000, 1000)
 BIKE_BOX = (250.0, 740.0, 350.0, 800.0)  # pixels
 KINDS = frozenset({"non_motor_vehicle"})
+LOOK = LookSettings(look_s=10.0, min_frames=3)
 
 
 def check(**overrides: object) -> PresenceCheck:
     fields: dict[str, object] = {
         "check_id": "incident-1", "camera_id": "cam-01", "object_kinds": KINDS,
         "box": (0.25, 0.74, 0.35, 0.80), "not_before_ts": T0, "give_up_ts": T0 + 100,
-        "look_s": 10.0, "min_frames": 3}
+        "look": LOOK}
     fields.update(overrides)
     return PresenceCheck(**fields)  # type: ignore[arg-type]
 
@@ -71,7 +72,7 @@ def test_frames_before_the_resolve_do_not_count() -> None:
 
 def test_majority_decides_and_low_confidence_is_not_presence() -> None:
     verifier = Verifier()
-    verifier.submit(check(present_ratio=0.5))
+    verifier.submit(check(look=LookSettings(look_s=10.0, min_frames=3, present_ratio=0.5)))
     results = look(verifier, range(0, 5), BIKE_BOX) + look(verifier, range(5, 11), BIKE_BOX, conf=0.1)
     (result,) = results
     assert result.verdict is Verdict.GONE and (result.present_frames, result.frames) == (5, 11)
@@ -107,4 +108,6 @@ def test_bad_checks_are_refused() -> None:
     with pytest.raises(ValueError, match="fractions"):
         check(box=BIKE_BOX)
     with pytest.raises(ValueError, match="min_frames"):
-        check(min_frames=0)
+        LookSettings(min_frames=0)
+    with pytest.raises(ValueError, match="present_ratio"):
+        LookSettings(present_ratio=0)
