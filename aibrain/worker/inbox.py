@@ -6,38 +6,69 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
-from pydantic import ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, ValidationError
 
-from routing.incidents.tables import IncidentStatus, MessageType
+from routing.incidents.tables import IncidentAction, IncidentStatus, MessageType
 from routing.messages.alert import AlertMessage
+from routing.messages.feedback import FeedbackAction
 from routing.messages.update import IncidentUpdate
 
 SEEN_IDS_KEPT = 10_000  # message ids remembered for de-duplication
 CLOSED = frozenset({IncidentStatus.VERIFIED})
+# Saved as the messages write times ("+00:00" rather than pydantic's "Z"): the file reads as it always has.
+SavedTime = Annotated[AwareDatetime, PlainSerializer(datetime.isoformat, when_used="json")]
 
 
 class InboxError(ValueError):
     """A message or an id the inbox cannot use; the message says why."""
 
 
-@dataclass
-class InboxEntry:
-    """One incident as the worker knows it: the alert, then the latest state the pipeline reported."""
+class InboxStep(BaseModel):
+    """One update of an incident, as its entry's history keeps it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: IncidentAction
+    status: IncidentStatus
+    actor: str
+    at: SavedTime
+    note: str | None
+
+    @classmethod
+    def of(cls, update: IncidentUpdate) -> InboxStep:
+        return cls(action=update.action, status=update.status, actor=update.actor, at=update.at, note=update.note)
+
+
+class InboxEntry(BaseModel):
+    """One incident as the worker knows it: the alert, then the latest state the pipeline reported.
+
+    Assignments are validated: a status or an action given as its text is kept as its enum.
+    """
+
+    model_config = ConfigDict(validate_assignment=True)
 
     incident_id: str
-    alert: dict[str, Any]
-    status: str
-    updated_at: str
-    history: list[dict[str, Any]] = field(default_factory=list)  # action, status, actor, at, note
-    sent: str | None = None  # the last action this worker sent and has not seen confirmed yet
+    alert: AlertMessage
+    status: IncidentStatus
+    updated_at: SavedTime
+    history: list[InboxStep] = Field(default_factory=list)
+    sent: FeedbackAction | None = None  # the last action this worker sent and has not seen confirmed yet
 
     @property
     def open(self) -> bool:
         return self.status not in CLOSED
+
+
+class InboxFile(BaseModel):
+    """The inbox file's content: entries by incident id, and the message ids already taken."""
+
+    entries: dict[str, InboxEntry]
+    seen: list[str]
 
 
 @dataclass
@@ -53,16 +84,14 @@ class WorkerInbox:
         if not path.exists():
             return cls(path)
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            entries = {key: InboxEntry(**value) for key, value in raw["entries"].items()}
-            return cls(path, entries, list(raw["seen"]))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            saved = InboxFile.model_validate_json(path.read_bytes())
+        except (OSError, ValueError) as exc:  # ValueError: pydantic's ValidationError among them
             raise InboxError(f"{path}: not a readable inbox file ({exc}); move it away to start afresh") from exc
+        return cls(path, saved.entries, saved.seen)
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"entries": {key: asdict(entry) for key, entry in self.entries.items()},
-                   "seen": self.seen[-SEEN_IDS_KEPT:]}
+        payload = InboxFile(entries=self.entries, seen=self.seen[-SEEN_IDS_KEPT:]).model_dump(mode="json")
         handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(payload, out, ensure_ascii=False, indent=1)
@@ -90,25 +119,24 @@ class WorkerInbox:
         entry = self.entries.get(alert.incident_id)
         if entry is None:
             self.entries[alert.incident_id] = InboxEntry(
-                alert.incident_id, alert.model_dump(mode="json"), IncidentStatus.DISPATCHED.value,
-                alert.confirmed_at.isoformat())
+                incident_id=alert.incident_id, alert=alert, status=IncidentStatus.DISPATCHED,
+                updated_at=alert.confirmed_at)
         else:
-            entry.alert = alert.model_dump(mode="json")  # dispatched again: newer details
+            entry.alert = alert  # dispatched again: newer details
 
     def _update(self, update: IncidentUpdate) -> None:
         entry = self.entries.get(update.incident_id)
         if entry is None:
             return  # an update for an incident this worker never had (e.g. a colleague's, escalated)
-        entry.history.append({"action": update.action.value, "status": update.status.value, "actor": update.actor,
-                              "at": update.at.isoformat(), "note": update.note})
+        entry.history.append(InboxStep.of(update))
         # One queue delivers in publish order, and the relay publishes in commit order: latest wins.
-        entry.status, entry.updated_at = update.status.value, update.at.isoformat()
-        if entry.sent == update.action.value:
+        entry.status, entry.updated_at = update.status, update.at
+        if entry.sent is not None and entry.sent.incident_action is update.action:
             entry.sent = None
 
     def pending(self) -> list[InboxEntry]:
         """Open incidents, oldest alert first."""
-        return sorted((e for e in self.entries.values() if e.open), key=lambda e: e.alert["confirmed_at"])
+        return sorted((e for e in self.entries.values() if e.open), key=lambda e: e.alert.confirmed_at)
 
     def find(self, key: str) -> str:
         """An incident id from a list number (1-based, as `pending` lists them), an id or an id prefix."""
