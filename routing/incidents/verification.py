@@ -4,9 +4,9 @@ what each verdict does to the incident."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pydantic import Field, model_validator
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -18,17 +18,29 @@ from routing.incidents.tables import Incident, IncidentAction, IncidentStatus
 VERIFIER = "verifier"  # the actor of verification's audit rows
 
 
-@dataclass(frozen=True, slots=True)
-class VerificationPolicy:
-    """How the camera looks again after a resolve: `look`, handed to each check as it is.
+class VerificationPolicy(LookSettings):
+    """How the camera looks again after a resolve: the look's settings, handed to each check as
+    they are, and what happens when no look finishes. Defined once, here: the site's
+    `verification:` section is this model.
 
     `give_up_s`: a look not finished this long after it started means the camera could not look
     (offline): the incident becomes verification_pending and is looked at again `retry_s` later.
+
+    >>> VerificationPolicy(look_s=20, give_up_s=90).min_frames
+    3
+    >>> VerificationPolicy(look_s=120, give_up_s=90)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    pydantic_core._pydantic_core.ValidationError: ...give_up_s (90) must be longer than look_s (120)...
     """
 
-    look: LookSettings = field(default_factory=LookSettings)
-    give_up_s: float = 180.0
-    retry_s: float = 300.0
+    give_up_s: float = Field(180.0, gt=0, le=86400, description="no finished look by then: verification_pending")
+    retry_s: float = Field(300.0, gt=0, le=86400, description="a pending verification is tried again after this")
+
+    @model_validator(mode="after")
+    def look_fits_before_giving_up(self) -> VerificationPolicy:
+        if self.give_up_s <= self.look_s:
+            raise ValueError(f"give_up_s ({self.give_up_s:g}) must be longer than look_s ({self.look_s:g})")
+        return self
 
 
 def checks_due(session: Session, camera_ids: Collection[str], now: datetime, limit: int = 100) -> list[Incident]:
@@ -50,7 +62,7 @@ def presence_check(incident: Incident, policy: VerificationPolicy, now: datetime
     return PresenceCheck(
         check_id=incident.id, camera_id=incident.camera_id, object_kinds=frozenset({incident.object_kind}),
         box=box, not_before_ts=first.timestamp(), give_up_ts=(now + timedelta(seconds=policy.give_up_s)).timestamp(),
-        look=policy.look)
+        look=policy)
 
 
 def record_verdict(session: Session, loop: ClosedLoop, incident: Incident, result: PresenceResult,

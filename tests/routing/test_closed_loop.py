@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from detector.presence import LookSettings, PresenceResult, Verdict
+from detector.presence import PresenceResult, Verdict
 from routing.incidents.closed_loop import ClosedLoop
 from routing.incidents.deadline_watcher import DeadlineWatcher
 from routing.incidents.lifecycle import TRANSITIONS, TransitionRefused, already_done, next_status
@@ -221,13 +221,13 @@ def test_presence_check_looks_where_the_object_stood(sessions: sessionmaker[Sess
     resolved_at = DAYTIME + timedelta(minutes=5)
     act(sessions, loop, incident_id, Action.RESOLVE, resolved_at)
     now = resolved_at + timedelta(seconds=3)
-    policy = VerificationPolicy(LookSettings(look_s=20), give_up_s=90)
+    policy = VerificationPolicy(look_s=20, give_up_s=90)
     check = presence_check(incident(sessions, incident_id), policy, now)
     # violation(): bbox (10, 20.5, 110, 220) in a 1920 x 1080 frame
     assert check.box == pytest.approx((10 / 1920, 20.5 / 1080, 110 / 1920, 220 / 1080))
     assert check.object_kinds == {"non_motor_vehicle"} and check.camera_id == "cam-01"
     assert check.not_before_ts == resolved_at.timestamp(), "frames from the resolve on"
-    assert check.give_up_ts == (now + timedelta(seconds=90)).timestamp() and check.look is policy.look
+    assert check.give_up_ts == (now + timedelta(seconds=90)).timestamp() and check.look is policy
 
 
 def test_updates_are_valid_json_contract(sessions: sessionmaker[Session]) -> None:
