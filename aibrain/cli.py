@@ -9,39 +9,33 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
 
+from aibrain.broker_setup import provision_command
+from aibrain.broker_setup.provision_command import ADMIN_URL_VARIABLE
+from aibrain.database_unavailable import exit_if_unavailable
+from aibrain.live.live_run import run_live
 from aibrain.logs import setup_logging
+from aibrain.model_tools import model_commands
 from aibrain.redacted_output import redacted_output
 from aibrain.replay.inputs import Speed, media_time_argument
+from aibrain.replay.replay_run import run_replay
+from aibrain.replay.request import ReplayRequest
+from aibrain.site_loading import EXIT_CONFIG, exit_with_problems, load_or_exit
+from aibrain.worker import worker_commands
 from aibrain.worker.arguments import add_arguments as add_worker_arguments
-from common.redact import redact_url
-from configs.load import ConfigError, Site, load_site
-from configs.problems import ConfigProblem
+from configs.checks import check_evidence_dir
+from configs.problems import ConfigError
+from detector.model_card import USER_MODEL_DIR
+from routing.incidents.migrate import upgrade_to_head
+
+# Ultralytics (and PyTorch) stay unimported here: the model commands import them on first use (model_tools/yolo.py).
+
+__all__ = ["EXIT_CONFIG", "build_parser", "main"]  # EXIT_CONFIG: the exit code for a bad site file
 
 log = logging.getLogger("aibrain")
 
-EXIT_CONFIG = 2
-ADMIN_URL_VARIABLE = "AIBRAIN_BROKER_ADMIN_URL"  # keeps the broker admin's password off the command line
-
-
-def load_or_exit(path: Path) -> Site:
-    try:
-        return load_site(path)
-    except ConfigError as exc:
-        exit_with_problems(exc.problems, path)
-
-
-def exit_with_problems(problems: list[ConfigProblem], path: Path) -> NoReturn:
-    for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
-    print(f"{len(problems)} problem(s) in {redact_url(str(path))}", file=sys.stderr)
-    raise SystemExit(EXIT_CONFIG)
-
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from configs.checks import check_evidence_dir
-
     site = load_or_exit(args.file)
     config = site.config
     if problems := check_evidence_dir(site.file, site.path(config.evidence_dir)):
@@ -66,9 +60,6 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from aibrain.database_unavailable import exit_if_unavailable
-    from aibrain.live.live_run import run_live
-
     site = load_or_exit(args.config)
     try:
         with exit_if_unavailable(site.database_url()):
@@ -78,8 +69,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from aibrain.replay.replay_run import ReplayRequest, run_replay
-
     site = load_or_exit(args.config)
     request = ReplayRequest(files=args.files, camera_id=args.camera, json_out=args.json,
                             origin=args.origin, database=args.database, progress=not args.no_progress,
@@ -89,9 +78,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from aibrain.database_unavailable import exit_if_unavailable
-    from routing.incidents.migrate import upgrade_to_head
-
     site = load_or_exit(args.config)
     with exit_if_unavailable(site.database_url()):
         upgrade_to_head(site.database_url())
@@ -100,21 +86,15 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from aibrain.worker import worker_commands as worker_cli
-
-    return worker_cli.run(args, load_or_exit(args.config))
+    return worker_commands.run(args, load_or_exit(args.config))
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from aibrain.model_tools import model_commands
-
     return model_commands.run(args)
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
-    from aibrain.broker_setup import provision_command as broker_commands
-
-    return broker_commands.run(args)
+    return provision_command.run(args)
 
 
 def shard_spec(text: str) -> tuple[int, int]:
@@ -149,8 +129,6 @@ def image_size(text: str) -> int:
 
 
 def add_model_commands(models: argparse.ArgumentParser) -> None:
-    from detector.model_card import USER_MODEL_DIR
-
     verbs = models.add_subparsers(dest="models_command", required=True)
 
     def verb(name: str, help_text: str, searches: bool = True) -> argparse.ArgumentParser:

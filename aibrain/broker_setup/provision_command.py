@@ -19,6 +19,7 @@ import pika.exceptions
 
 from aibrain.broker_setup.broker_settings import broker_tls, site_topology, url_as
 from aibrain.broker_setup.credentials_file import read_passwords, write_urls
+from aibrain.site_loading import load_or_exit
 from common.redact import redact_url
 from configs.load import Site
 from routing.broker.admin import BrokerAdmin, BrokerAdminError
@@ -28,6 +29,8 @@ from routing.broker.management_api import ManagementApi
 from routing.broker.provision import Account, MissingPassword, ProvisionReport, UsersOfOtherVhosts, provision
 from routing.broker.rabbitmqctl import Rabbitmqctl
 from routing.broker.topology import Topology, declare_topology
+
+ADMIN_URL_VARIABLE = "AIBRAIN_BROKER_ADMIN_URL"  # keeps the broker admin's password off the command line
 
 
 class ProvisionError(Exception):
@@ -45,8 +48,6 @@ class WorkerPasswords:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aibrain.cli import load_or_exit
-
     site = load_or_exit(args.config)
     try:
         return provision_site(site, admin_backend(site, args), args.credentials_out)
@@ -56,8 +57,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def admin_backend(site: Site, args: argparse.Namespace) -> BrokerAdmin:
-    from aibrain.cli import ADMIN_URL_VARIABLE
-
     if args.rabbitmqctl:
         return Rabbitmqctl(args.rabbitmqctl)
     if not args.admin_url:

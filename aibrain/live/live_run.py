@@ -7,10 +7,11 @@ import signal
 import threading
 import time
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import pika
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from aibrain import assemble
 from aibrain.broker_setup.broker_settings import broker_tls
@@ -46,49 +47,67 @@ def in_shard(camera_id: str, shard: tuple[int, int]) -> bool:
 
 @dataclass
 class LiveRun:
-    """The running roles of one `aibrain run`; `stop` ends them all."""
+    """The running roles of one `aibrain run`; `stop` ends them all. Built by `LiveRun.build`.
+
+    >>> run = LiveRun.build(site, cameras, threading.Event())  # doctest: +SKIP
+    >>> run.start(); watch(run, run.stop); run.shutdown()       # doctest: +SKIP
+    """
 
     site: Site
-    cameras: list[CameraConfig]
     stop: threading.Event
-    shard: tuple[int, int] = (0, 1)  # names the intake's spool, so shards on one host keep theirs apart
+    model: assemble.LoadedModel
+    sessions: sessionmaker[Session]
+    slots: LatestFrameSlots
+    readers: list[CameraReader]
+    inference: InferenceLoop
+    intake: RoutingIntake
+    relay: OutboxRelay | None  # None without a broker: alerts stay in the outbox
+    feedback: FeedbackConsumer | None
+    watcher: DeadlineWatcher
+    verification: VerificationCoordinator
+    supervisor: Supervisor = field(init=False)  # watches every role in `roles()`
 
     def __post_init__(self) -> None:
-        site = self.site
-        database_url = site.database_url()
-        self.model = assemble.open_model(site)
-        self.sessions = assemble.sessions(database_url)
+        self.supervisor = Supervisor(self.roles())
+
+    @classmethod
+    def build(cls, site: Site, cameras: list[CameraConfig], stop: threading.Event,
+              shard: tuple[int, int] = (0, 1)) -> LiveRun:
+        """The roles for `cameras`, wired and not yet started; `shard` names the intake's spool, so
+        shards on one host keep theirs apart."""
+        model = assemble.open_model(site)
+        sessions = assemble.sessions(site.database_url())
         loop = assemble.closed_loop(site)
         topology = loop.topology
         broker, tls = site.broker_url(), broker_tls(site)
-        self.relay = OutboxRelay(broker, self.sessions, topology, self.stop, tls=tls) if broker else None
-        wake = self.relay.wake if self.relay else None
-        self.intake = RoutingIntake(assemble.dispatcher(site, self.sessions, wake=wake), self.stop,
-                                    spool=assemble.intake_spool(site, self.shard))
+        relay = OutboxRelay(broker, sessions, topology, stop, tls=tls) if broker else None
+        wake = relay.wake if relay else None
+        intake = RoutingIntake(assemble.dispatcher(site, sessions, wake=wake), stop,
+                               spool=assemble.intake_spool(site, shard))
         verifier = Verifier()
-        self.verification = VerificationCoordinator(
-            self.sessions, loop, verifier, [camera.id for camera in self.cameras], assemble.verification_policy(site),
-            self.stop, wake=wake)
-        self.feedback = FeedbackConsumer(
-            broker, self.sessions, loop, topology, self.stop, tls=tls, on_change=self.verification.kick,
+        verification = VerificationCoordinator(
+            sessions, loop, verifier, [camera.id for camera in cameras], assemble.verification_policy(site), stop,
+            wake=wake)
+        feedback = FeedbackConsumer(
+            broker, sessions, loop, topology, stop, tls=tls, on_change=verification.kick,
             trusted_users=frozenset({pika.URLParameters(broker).credentials.username})) if broker else None
-        self.watcher = DeadlineWatcher(self.sessions, loop, self.stop, every_s=site.config.escalation.check_every_s,
-                                       wake=wake)
-        self.slots = LatestFrameSlots(camera.id for camera in self.cameras)
-        self.readers = [CameraReader(assemble.source_settings(site, camera), self.slots, self.intake.submit, self.stop)
-                        for camera in self.cameras]
-        detector_states = {camera.id: assemble.camera_detector_state(site, camera, self.model)
-                           for camera in self.cameras}
+        watcher = DeadlineWatcher(sessions, loop, stop, every_s=site.config.escalation.check_every_s, wake=wake)
+        slots = LatestFrameSlots(camera.id for camera in cameras)
+        readers = [CameraReader(assemble.source_settings(site, camera), slots, intake.submit, stop)
+                   for camera in cameras]
+        detector_states = {camera.id: assemble.camera_detector_state(site, camera, model) for camera in cameras}
         detector = site.config.detector
-        self.inference = InferenceLoop(
-            self.model.backend, self.slots, detector_states, on_violation=lambda v, _frame: self.intake.submit(v),
-            stop=self.stop, max_batch=detector.max_batch, max_wait_ms=detector.max_wait_ms,
+        inference = InferenceLoop(
+            model.backend, slots, detector_states, on_violation=lambda v, _frame: intake.submit(v),
+            stop=stop, max_batch=detector.max_batch, max_wait_ms=detector.max_wait_ms,
             evidence_dir=site.path(site.config.evidence_dir), tz=site.config.tz,
-            verifier=verifier, on_verdict=self.verification.on_verdict)
-        self.supervisor = Supervisor(self.roles())
+            verifier=verifier, on_verdict=verification.on_verdict)
+        return cls(site=site, stop=stop, model=model, sessions=sessions, slots=slots, readers=readers,
+                   inference=inference, intake=intake, relay=relay, feedback=feedback, watcher=watcher,
+                   verification=verification)
 
     def roles(self) -> list[ThreadRole]:
-        """Every role thread of the run, for the supervisor."""
+        """Every role thread of the run, in start order: what takes their output starts before them."""
         brokers = [role for role in (self.relay, self.feedback) if role is not None]
         return [self.intake, *brokers, self.watcher, self.verification, self.inference, *self.readers]
 
@@ -97,15 +116,8 @@ class LiveRun:
             return pending_count(session)
 
     def start(self) -> None:
-        self.intake.start()
-        for role in (self.relay, self.feedback):
-            if role is not None:
-                role.start()
-        self.watcher.start()
-        self.verification.start()
-        self.inference.start()
-        for reader in self.readers:
-            reader.start()
+        for role in self.roles():
+            role.start()
         broker = self.site.broker_url()
         log.info("running %d camera(s) with %s; alerts %s", len(self.readers), self.model.weights,
                  f"to {redact_url(broker)}" if broker else "kept in the outbox (no broker configured)")
@@ -164,7 +176,7 @@ def run_live(site: Site, shard: tuple[int, int] = (0, 1)) -> int:
 def run_until_stopped(site: Site, cameras: list[CameraConfig], status_server: StatusServer | None,
                       stop: threading.Event, shard: tuple[int, int] = (0, 1)) -> int:
     upgrade_to_head(site.database_url())
-    run = LiveRun(site, cameras, stop, shard)
+    run = LiveRun.build(site, cameras, stop, shard)
     if status_server is not None:
         status_server.attach(run)
         log.info("metrics, /healthz and /readyz at http://%s:%d", site.config.metrics_host, status_server.port)

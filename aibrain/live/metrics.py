@@ -5,20 +5,44 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy.orm import Session, sessionmaker
 
-from aibrain.live.supervisor import RoleState
+from aibrain.live.supervisor import RoleState, Supervisor
+from aibrain.live.verifier_role import VerificationCoordinator
+from detector.inference_loop import InferenceLoop
+from routing.broker.feedback_consumer import FeedbackConsumer
+from routing.broker.relay import OutboxRelay
+from routing.incidents.deadline_watcher import DeadlineWatcher
+from routing.incidents.intake import RoutingIntake
 from streams.health import CameraState
+from streams.mailbox import LatestFrameSlots
+from streams.source import CameraReader
 
-if TYPE_CHECKING:
-    from aibrain.live.live_run import LiveRun
+
+class RunView(Protocol):
+    """What the metrics and the status server read of a live run; aibrain.live.live_run.LiveRun is one
+    (named here, not imported, so that the run can import the server that reports on it)."""
+
+    sessions: sessionmaker[Session]
+    slots: LatestFrameSlots
+    readers: list[CameraReader]
+    inference: InferenceLoop
+    intake: RoutingIntake
+    relay: OutboxRelay | None
+    feedback: FeedbackConsumer | None
+    watcher: DeadlineWatcher
+    verification: VerificationCoordinator
+    supervisor: Supervisor
+
+    def unsent_messages(self) -> int: ...
 
 
 class LiveRunCollector(Collector):
-    def __init__(self, run: LiveRun) -> None:
+    def __init__(self, run: RunView) -> None:
         self.run = run
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:

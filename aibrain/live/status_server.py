@@ -24,16 +24,14 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import CollectorRegistry, make_wsgi_app
 from sqlalchemy import text
 
-from aibrain.live.metrics import LiveRunCollector
+from aibrain.live.metrics import LiveRunCollector, RunView
 from common.redact import describe
-from configs.load import ConfigError, Site
-from configs.problems import ConfigProblem
+from configs.load import Site
+from configs.problems import ConfigError, ConfigProblem
 from streams.health import CameraState
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
-
-    from aibrain.live.live_run import LiveRun
 
 Body = tuple[str, dict[str, Any]]  # HTTP status line, JSON body
 
@@ -54,7 +52,7 @@ class StatusServer:
     def __init__(self, host: str, port: int) -> None:
         self.registry = CollectorRegistry()
         self._metrics = make_wsgi_app(self.registry)
-        self._run: LiveRun | None = None
+        self._run: RunView | None = None
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         server_class = type("_Server", (_Server,), {"address_family": family})
         self._server: WSGIServer = make_server(host, port, self._app, server_class=server_class,
@@ -66,7 +64,7 @@ class StatusServer:
     def port(self) -> int:
         return int(self._server.server_address[1])
 
-    def attach(self, run: LiveRun) -> None:
+    def attach(self, run: RunView) -> None:
         self.registry.register(LiveRunCollector(run))
         self._run = run
 
@@ -110,7 +108,7 @@ class StatusServer:
         return ("200 OK" if body["ready"] else "503 Service Unavailable"), body
 
 
-def database_answer(run: LiveRun) -> str:
+def database_answer(run: RunView) -> str:
     """"ok", or why the database does not answer (credentials removed)."""
     try:
         with run.sessions() as session:

@@ -14,9 +14,13 @@ import yaml
 from pydantic import ValidationError
 from rich.console import Console
 
-from aibrain.model_tools.yolo import ModelError
+from aibrain.model_tools.evaluation import evaluate, print_evaluation
+from aibrain.model_tools.export import OnnxExport, check_onnx, export_onnx
+from aibrain.model_tools.training import TrainRequest, default_name, train
+from aibrain.model_tools.weights_dirs import model_dirs
+from aibrain.model_tools.yolo import ModelError, load_yolo
+from aibrain.site_loading import load_or_exit
 from configs.checks import card_problem
-from configs.load import Site
 from detector.model_card import (
     CARDS_PACKAGE,
     USER_MODEL_DIR,
@@ -31,15 +35,8 @@ from detector.model_card import (
 )
 
 
-def model_dirs(site: Site | None) -> list[Path]:
-    configured = [site.path(d) for d in site.config.model_dirs] if site else []
-    return [*configured, USER_MODEL_DIR]
-
-
 def search_dirs(args: argparse.Namespace) -> list[Path]:
     """`--model-dir`s first, then the `--config` site's model_dirs, then the user's model cache."""
-    from aibrain.cli import load_or_exit
-
     site = load_or_exit(args.config) if args.config else None
     return [*(d.expanduser() for d in args.model_dir), *model_dirs(site)]
 
@@ -103,9 +100,6 @@ def cmd_path(args: argparse.Namespace) -> int:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     """Download the card's official .pt through Ultralytics (needs network) and export it to ONNX."""
-    from aibrain.model_tools.export import OnnxExport, check_onnx, export_onnx
-    from aibrain.model_tools.yolo import load_yolo
-
     card, _ = open_card(args.card, [])
     if not card.download:
         raise ModelError(f"model card {card.name!r} names no download; copy its weights into {USER_MODEL_DIR}")
@@ -119,8 +113,6 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from aibrain.model_tools.export import OnnxExport, check_onnx, export_onnx
-
     card, dirs = open_card(args.card, search_dirs(args))
     weights = resolve_weights(card, dirs, suffixes=[".pt"])
     options = OnnxExport(args.imgsz or card.input_size, dynamic_batch=args.dynamic_batch, half=args.half)
@@ -132,8 +124,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from aibrain.model_tools.training import TrainRequest, default_name, train
-
     base, dirs = open_card(args.base, search_dirs(args))
     request = TrainRequest(data=args.data.expanduser().resolve(), base=base, base_dirs=dirs,
                            name=args.name or default_name(args.data, base), out_dir=args.out.expanduser().resolve(),
@@ -149,8 +139,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from aibrain.model_tools.evaluation import evaluate, print_evaluation
-
     card, dirs = open_card(args.card, search_dirs(args))
     weights = resolve_weights(card, dirs)
     evaluation = evaluate(card, weights, args.data.expanduser().resolve(), args.imgsz or card.input_size,

@@ -29,7 +29,7 @@ def import_ultralytics() -> None:
 def load_yolo(weights: Path | str) -> Any:
     """`ultralytics.YOLO(weights)` for detection; typed `Any` because Ultralytics is untyped."""
     import_ultralytics()
-    from ultralytics import YOLO
+    from ultralytics.models import YOLO
 
     return YOLO(str(weights), task="detect")
 

@@ -30,6 +30,8 @@ from aibrain import assemble
 from aibrain.database_unavailable import exit_if_unavailable
 from aibrain.replay.inputs import ReplayInputError, Speed, video_files
 from aibrain.replay.outcome import FileOutcome, IncidentRecord, ReplayOutcome
+from aibrain.replay.report import report_context, write_report
+from aibrain.replay.request import ReplayRequest
 from common.redact import redact_url
 from configs.load import Site
 from configs.schema import CameraConfig
@@ -62,21 +64,6 @@ class FileRead:
 
     frames: int
     damage: str | None  # e.g. "cut short or damaged: its packets end at 4.3 s of 10.0 s"
-
-
-@dataclass(frozen=True)
-class ReplayRequest:
-    files: list[Path]  # files, or folders whose video files are replayed
-    camera_id: str
-    json_out: Path | None = None
-    origin: datetime | None = None  # wall time of the first file's start; the next files follow on
-    database: str | None = None
-    progress: bool = True
-    start_s: float | None = None  # media time range of each file
-    end_s: float | None = None
-    speed: Speed = Speed.MAX
-    report_dir: Path | None = None
-    clips: bool = False  # with report_dir: a short MP4 around each confirmation
 
 
 def incident_record(violation: Violation, result: DispatchResult, file: Path, origin_ts: float) -> IncidentRecord:
@@ -211,8 +198,6 @@ def write_outputs(site: Site, camera: CameraConfig, request: ReplayRequest, outc
             out.writelines(json.dumps(record.as_json(), ensure_ascii=False) + "\n" for record in records)
     report = None
     if request.report_dir:
-        from aibrain.replay.report import report_context, write_report
-
         report = write_report(outcome, report_context(site, camera, request), request.report_dir, clips=request.clips)
     read = len(outcome.files) - len(outcome.failed)
     print(f"{len(records)} incident(s) in {read} of {len(outcome.files)} file(s)"

@@ -1,5 +1,4 @@
-"""The `aibrain worker` arguments, apart from the worker client so that building the parser for
-every other command does not import the client, the ORM and rich."""
+"""The `aibrain worker` arguments, added to the top parser by aibrain/cli.py beside the other commands'."""
 
 from __future__ import annotations
 

@@ -20,8 +20,10 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, get_args, get_origin, get_type_hints
 
 import pika
 import pytest
@@ -29,7 +31,9 @@ import yaml
 from sqlalchemy import func, select
 
 from aibrain.assets import PROJECT_ROOT
+from aibrain.live.live_run import LiveRun
 from aibrain.live.supervisor import EXIT_ROLE_FAILED, RestartPolicy, RoleState, Supervisor
+from common.role import ThreadRole
 from routing.broker.relay import OutboxRelay
 from routing.broker.topology import delete_topology
 from routing.incidents.database import make_engine, session_factory
@@ -53,6 +57,32 @@ def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
             return value
         time.sleep(0.1)
     raise AssertionError(f"not within {timeout_s} s: {what}")
+
+
+def role_class(annotation: Any) -> type[ThreadRole] | None:
+    """The role class a LiveRun field holds (alone, optional or in a list), or None for other fields."""
+    if isinstance(annotation, UnionType) or get_origin(annotation) is list:
+        return next((found for arg in get_args(annotation) if (found := role_class(arg))), None)
+    return annotation if isinstance(annotation, type) and issubclass(annotation, ThreadRole) else None
+
+
+def test_every_role_thread_a_live_run_holds_is_under_its_supervisor() -> None:
+    """A role left out of `roles()` would die unnoticed: neither restarted nor in /healthz."""
+    hints = get_type_hints(LiveRun)
+    run = object.__new__(LiveRun)  # its fields set by hand: no camera, model or database needed
+    held: list[ThreadRole] = []
+    for field in fields(LiveRun):
+        if (cls := role_class(hints[field.name])) is None:
+            continue
+        several = get_origin(hints[field.name]) is list
+        roles = [object.__new__(cls) for _ in range(2 if several else 1)]
+        held += roles
+        setattr(run, field.name, roles if several else roles[0])
+    assert {type(role).__name__ for role in held} >= {
+        "CameraReader", "InferenceLoop", "RoutingIntake", "OutboxRelay", "FeedbackConsumer", "DeadlineWatcher",
+        "VerificationCoordinator"}
+    watched = {id(role) for role in run.roles()}
+    assert [type(role).__name__ for role in held if id(role) not in watched] == []
 
 
 def test_a_crashed_role_is_restarted_and_one_that_keeps_crashing_is_given_up(

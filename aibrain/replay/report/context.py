@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import TYPE_CHECKING
 
 from aibrain import __version__
 from aibrain.replay.inputs import format_media_time
+from aibrain.replay.request import ReplayRequest
 from common.redact import redact_url
 from configs.load import Site
 from configs.schema import CameraConfig
-
-if TYPE_CHECKING:
-    from aibrain.replay.replay_run import ReplayRequest
 
 
 @dataclass(frozen=True)
