@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +18,7 @@ from detector.backends.backend import Backend, open_backend
 from detector.engine import ObjectFilter, RuleEngine
 from detector.inference_loop import CameraDetectorState
 from detector.model_card import ModelCard, known_object_kinds, load_card, object_kind_lookup, resolve_weights
-from detector.rules import RULES, ClusterGroup, Rule
+from detector.rules import Rule, new_rule
 from detector.tracker import CameraTracker
 from detector.zones import Zone
 from routing.assign.grids import GeoPoint
@@ -57,17 +57,8 @@ def camera_rules(site: Site, camera: CameraConfig) -> list[Rule]:
 
 def build_rule(site: Site, rule: RuleConfig) -> Rule:
     """The detector's rule for a site rule: its kind's rule type and parameters, the site's changes applied."""
-    resolved = site.resolved_rule(rule)
-    params = dict(resolved.params)
-    if resolved.type == "cluster":
-        params["groups"] = tuple(ClusterGroup(frozenset(g["objects"]), g["min_count"], g["stationary"])
-                                 for g in params["groups"])
-    else:
-        params["object_kinds"] = frozenset(params.pop("objects"))
-    rule_type = RULES[resolved.type]
-    if is_dataclass(rule_type) and "max_frame_gap_s" in {f.name for f in fields(rule_type)}:
-        params["max_frame_gap_s"] = site.config.detector.max_frame_gap_s
-    return rule_type(kind=rule.kind, zone_tags=frozenset(rule.zone_tags), **params)
+    return new_rule(rule.kind, frozenset(rule.zone_tags), site.resolved_rule(rule).parameters,
+                    site.config.detector.max_frame_gap_s)
 
 
 def camera_zones(camera: CameraConfig) -> list[Zone]:

@@ -24,15 +24,16 @@ from pydantic import TypeAdapter, ValidationError
 
 from configs.file_size import MAX_GRIDS_BYTES, size_problem
 from configs.problems import ENTRY_LABELS, ConfigError, ConfigProblem, entry_path, shown
-from configs.schema import LonLat
+from configs.schema import LonLat, RuleConfig
 from configs.taxonomy import (
     DEFAULT_TAXONOMY,
     KindOverride,
     KindSpec,
     ObjectFilterSpec,
     ResolvedRule,
-    RuleParams,
+    RuleChanges,
     TaxonomyFile,
+    given_parameters,
     merge_kind,
     resolve_rule,
 )
@@ -246,10 +247,10 @@ def check_rules(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
                                         f"{', '.join(sorted(kinds))} (add one under `kinds`)"))
             continue
         try:
-            overrides = RuleParams.model_validate({k: v for k, v in rule.items() if k in RuleParams.model_fields})
+            parameters = given_parameters(RuleConfig.split(rule)[1])
         except ValidationError:
             continue  # the schema names the problem
-        resolved, rule_problems = resolve_rule(kind, overrides)
+        resolved, rule_problems = resolve_rule(kind, RuleChanges(parameters))
         problems += [ctx.problem(f"{path}.{name}", message) for name, message in rule_problems]
         accept, resolve_ = (rule.get(key, getattr(kind, key)) for key in ("accept_within_min", "resolve_within_min"))
         if isinstance(accept, int | float) and isinstance(resolve_, int | float) and resolve_ < accept:
@@ -265,9 +266,7 @@ def unknown_objects(path: str, rule: dict[str, Any], resolved: ResolvedRule, car
     """Object kinds the model cannot report. A kind's defaults name what several models see (a
     custom model's `stall`, COCO's `umbrella`): each list needs one the card knows. What the site
     itself writes must all be known: a typo would silently never match."""
-    where = "groups" if resolved.type == "cluster" else "objects"
-    lists = [group["objects"] for group in resolved.params["groups"]] if where == "groups" \
-        else [resolved.params["objects"]]
+    where, lists = resolved.parameters.object_lists()
     known = f"(the model card knows {sorted(card_kinds)})"
     if where in rule:
         return [ctx.problem(f"{path}.{where}", f"unknown object kind {name!r} {known}")

@@ -7,18 +7,21 @@ Field-level checks live here as validators; checks that span fields or files liv
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
     Field,
+    ModelWrapValidatorHandler,
     SecretStr,
     StringConstraints,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails, InitErrorDetails
 from shapely.geometry import Polygon
 from shapely.validation import explain_validity
 from sqlalchemy.engine import make_url
@@ -26,7 +29,7 @@ from sqlalchemy.exc import ArgumentError
 
 from common.schedule import ShiftSyntaxError, parse_shift
 from configs.strict import Strict
-from configs.taxonomy import Code, KindOverride, ObjectFilterSpec, ObjectKind, RuleParams
+from configs.taxonomy import Code, KindOverride, ObjectFilterSpec, ObjectKind, RuleOverrides
 from routing.broker.connection import connection_parameters
 from streams.frame import DecodePolicy
 
@@ -140,7 +143,7 @@ class BrokerTlsConfig(Strict):
     key_file: Path | None = Field(None, description="the client certificate's key (PEM); absent: in cert_file")
 
 
-class RuleConfig(RuleParams):
+class RuleConfig(Strict):
     """Where a kind of the taxonomy is watched for (`zone_tags`), and any of its rule's parameters
     or time limits changed for this site (see configs/taxonomy.yaml)."""
 
@@ -148,6 +151,35 @@ class RuleConfig(RuleParams):
     zone_tags: list[Identifier] = Field(min_length=1)
     accept_within_min: float | None = Field(None, gt=0, le=7 * 1440, description="default: the kind's")
     resolve_within_min: float | None = Field(None, gt=0, le=365 * 1440, description="default: the kind's")
+    parameters: RuleOverrides = Field(default_factory=dict, description="the rule's type and parameters that "
+                                      "this site changes; in YAML they sit beside `kind`, not under this key")
+
+    @classmethod
+    def split(cls, rule: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A YAML rule's own fields, and the rule parameters written beside them."""
+        own = {key: value for key, value in rule.items() if key in cls.model_fields and key != "parameters"}
+        return own, {key: value for key, value in rule.items() if key not in own}
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def parameters_beside_the_kind(cls, data: Any, handler: ModelWrapValidatorHandler[RuleConfig]) -> RuleConfig:
+        if not isinstance(data, dict):
+            return handler(data)
+        own, parameters = cls.split(data)
+        try:
+            return handler({**own, "parameters": parameters})
+        except ValidationError as exc:  # a parameter's problem is named as in the YAML: rules[0].dwell_s
+            raise ValidationError.from_exception_data(exc.title, [beside_the_kind(error) for error in exc.errors()]) \
+                from None
+
+
+def beside_the_kind(error: ErrorDetails) -> InitErrorDetails:
+    """A rule's error with a parameter's location as the YAML has it (without `parameters`)."""
+    loc = error["loc"][1:] if error["loc"][:1] == ("parameters",) and len(error["loc"]) > 1 else error["loc"]
+    details = InitErrorDetails(type=error["type"], loc=loc, input=error["input"])
+    if "ctx" in error:
+        details["ctx"] = error["ctx"]
+    return details
 
 
 class DetectorConfig(Strict):

@@ -6,63 +6,50 @@ parameter that applies to that type. Everything here is data: a new kind is conf
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, Union
 
-from pydantic import Field
+from pydantic import BaseModel, Field, PlainValidator, TypeAdapter, ValidationError, create_model
+from pydantic.fields import FieldInfo
 
 from configs.strict import Strict
+from detector.rules import RULE_TYPES, RuleParameters
+from detector.rules.base import ObjectKind as ObjectKind
 
 DEFAULT_TAXONOMY = Path(__file__).resolve().parent / "taxonomy.yaml"
 
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
-ObjectKind = Annotated[str, Field(min_length=1, max_length=64)]
-Positive = Annotated[float, Field(gt=0)]
-RuleType = Literal["dwell", "cluster", "persistence", "count"]
 Severity = Literal["low", "medium", "high"]
 
-
-class GroupSpec(Strict):
-    """One group of a cluster rule (see detector.rules.ClusterGroup)."""
-
-    objects: list[ObjectKind] = Field(min_length=1)
-    min_count: int = Field(1, ge=1, le=1000)
-    stationary: bool = True
+# The rule types' parameters, told apart by `type`: what a resolved rule is.
+RULE_PARAMETERS: TypeAdapter[RuleParameters] = TypeAdapter(Annotated[  # type: ignore[arg-type]  # built from the table
+    Union[tuple(rule_type.parameters for rule_type in RULE_TYPES.values())],  # noqa: UP007
+    Field(discriminator="type")])
 
 
-class RuleParams(Strict):
-    """A rule's type and parameters; every field optional, so it serves as a kind's defaults and
-    as a site rule's overrides alike. Which fields apply to which type: `PARAMETERS`."""
-
-    type: RuleType | None = None
-    objects: list[ObjectKind] | None = Field(None, min_length=1, description="object kinds the rule looks at")
-    groups: list[GroupSpec] | None = Field(None, min_length=1, description="cluster: kinds that must be together")
-    dwell_s: float | None = Field(None, gt=0, le=7 * 86400, description="how long it must last")
-    settle_s: float | None = Field(None, ge=0, le=86400, description="cluster: standing this long counts as stationary")
-    min_confidence: float | None = Field(None, ge=0, le=1)
-    max_displacement: float | None = Field(None, gt=0, le=5, description="stationary: moved < this x box size")
-    lost_tolerance_s: float | None = Field(None, ge=0, le=86400, description="unseen / lapsed this long is tolerated")
-    check_every_s: float | None = Field(None, gt=0, le=86400, description="persistence: one look this often")
-    checks: int | None = Field(None, ge=1, le=1000, description="persistence: looks remembered")
-    min_present: int | None = Field(None, ge=1, le=1000, description="persistence: looks that must find it")
-    min_count: int | None = Field(None, ge=1, le=10_000, description="count: objects at least")
+def overrides_model() -> type[BaseModel]:
+    """Every parameter of every rule type, each optional but valid when given (never null): what
+    a kind's defaults and a site's changes may hold before `resolve_rule` knows the type."""
+    fields: dict[str, Any] = {"type": (Literal[tuple(RULE_TYPES)], None)}
+    for rule_type in RULE_TYPES.values():
+        for name, info in rule_type.parameters.model_fields.items():
+            fields.setdefault(name, (info.annotation, FieldInfo.merge_field_infos(info, default=None)))
+    return create_model("RuleParameterOverrides", __base__=Strict, **fields)
 
 
-# Which parameters each rule type takes, and which of them it must have.
-PARAMETERS: dict[str, frozenset[str]] = {
-    "dwell": frozenset({"objects", "dwell_s", "min_confidence", "max_displacement", "lost_tolerance_s"}),
-    "cluster": frozenset({"groups", "dwell_s", "settle_s", "min_confidence", "max_displacement", "lost_tolerance_s"}),
-    "persistence": frozenset({"objects", "check_every_s", "checks", "min_present", "min_confidence"}),
-    "count": frozenset({"objects", "min_count", "dwell_s", "min_confidence", "lost_tolerance_s"}),
-}
-REQUIRED: dict[str, frozenset[str]] = {
-    "dwell": frozenset({"objects", "dwell_s"}),
-    "cluster": frozenset({"groups", "dwell_s"}),
-    "persistence": frozenset({"objects", "check_every_s", "checks", "min_present"}),
-    "count": frozenset({"objects", "min_count", "dwell_s"}),
-}
-PARAMETER_NAMES = frozenset(RuleParams.model_fields) - {"type"}
+RULE_OVERRIDES = overrides_model()
+PARAMETER_NAMES = frozenset(RULE_OVERRIDES.model_fields) - {"type"}
+
+
+def given_parameters(value: Any) -> dict[str, Any]:
+    """The rule parameters given in `value`, each checked against its field (ValidationError names it)."""
+    return RULE_OVERRIDES.model_validate(value).model_dump(exclude_unset=True)
+
+
+# A rule's type and parameters as far as given: a kind's defaults, a site's changes.
+RuleOverrides = Annotated[dict[str, Any], PlainValidator(given_parameters)]
 
 
 class KindSpec(Strict):
@@ -71,7 +58,7 @@ class KindSpec(Strict):
     severity: Severity = "medium"
     accept_within_min: float = Field(gt=0, le=7 * 1440)
     resolve_within_min: float = Field(gt=0, le=365 * 1440)
-    rule: RuleParams
+    rule: RuleOverrides
 
 
 class KindOverride(Strict):
@@ -82,7 +69,7 @@ class KindOverride(Strict):
     severity: Severity | None = None
     accept_within_min: float | None = Field(None, gt=0, le=7 * 1440)
     resolve_within_min: float | None = Field(None, gt=0, le=365 * 1440)
-    rule: RuleParams | None = None
+    rule: RuleOverrides | None = None
 
 
 class ObjectFilterSpec(Strict):
@@ -102,44 +89,72 @@ def merge_kind(base: KindSpec | None, override: KindOverride) -> dict[str, Any]:
     merged.update(changes)
     if override.rule is not None:
         rule = dict(merged.get("rule") or {})
-        rule.update(override.rule.model_dump(exclude_none=True))
+        rule.update(override.rule)
         merged["rule"] = rule
     return merged
 
 
 @dataclass(frozen=True, slots=True)
 class ResolvedRule:
-    """A site rule with its kind's defaults filled in: the type and the parameters to build it."""
+    """A site rule with its kind's defaults filled in: the parameters to build it with."""
 
-    type: str
-    params: dict[str, Any]
+    parameters: RuleParameters
+
+    @property
+    def type(self) -> str:
+        return self.parameters.type
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters the kind or the site gives (the type's defaults aside)."""
+        return self.parameters.model_dump(exclude_unset=True, exclude={"type"})
 
     def object_kinds(self) -> list[str]:
-        """Every object kind the rule looks at (a cluster's groups together)."""
-        if self.type == "cluster":
-            return sorted({kind for group in self.params["groups"] for kind in group["objects"]})
-        return list(self.params["objects"])
+        """Every object kind the rule looks at."""
+        return self.parameters.object_kinds()
 
 
-def resolve_rule(kind: KindSpec, overrides: RuleParams) -> tuple[ResolvedRule | None, list[tuple[str, str]]]:
-    """The kind's rule with the site's overrides, or None and (field, problem) pairs.
+class SiteRule(Protocol):
+    """What resolution needs of a site rule (configs.schema.RuleConfig)."""
+
+    @property
+    def parameters(self) -> Mapping[str, Any]:
+        """The rule's type and parameters the site gives (`given_parameters`)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RuleChanges:
+    """A site rule's parameters alone (`given_parameters`): for checks run where its other fields may be broken."""
+
+    parameters: Mapping[str, Any]
+
+
+def resolve_rule(kind: KindSpec, site_rule: SiteRule) -> tuple[ResolvedRule | None, list[tuple[str, str]]]:
+    """The kind's rule with the site rule's parameters, or None and (field, problem) pairs.
 
     A site may change the type (then the kind's parameters that do not apply are dropped) and any
     parameter of the resulting type; naming a parameter the type does not take is a problem.
     """
-    own = {name: value for name, value in overrides.model_dump(exclude_none=True).items()
-           if name in RuleParams.model_fields}  # a site rule also carries its kind, zones and limits
-    rule_type = own.pop("type", None) or kind.rule.type
+    own = dict(site_rule.parameters)
+    rule_type = own.pop("type", None) or kind.rule.get("type")
     if rule_type is None:
         return None, [("kind", "the kind's rule names no type")]
-    accepted = PARAMETERS[rule_type]
+    accepted = RULE_TYPES[rule_type].parameter_names()
     problems = [(name, f"does not apply to a {rule_type} rule (it takes {', '.join(sorted(accepted))})")
                 for name in own if name not in accepted]
-    params = {name: value for name, value in kind.rule.model_dump(exclude_none=True).items() if name in accepted}
-    params.update({name: value for name, value in own.items() if name in accepted})
-    problems += [(name, f"a {rule_type} rule needs it (the kind gives none)")
-                 for name in sorted(REQUIRED[rule_type] - params.keys())]
-    if rule_type == "persistence" and {"checks", "min_present"} <= params.keys() \
-            and params["min_present"] > params["checks"]:
-        problems.append(("min_present", f"cannot exceed checks ({params['checks']})"))
-    return (None if problems else ResolvedRule(rule_type, params)), problems
+    params = {name: value for name, value in (kind.rule | own).items() if name in accepted}
+    try:
+        parameters = RULE_PARAMETERS.validate_python({"type": rule_type, **params})
+    except ValidationError as exc:
+        return None, problems + [parameter_problem(rule_type, error) for error in exc.errors()]
+    return (None if problems else ResolvedRule(parameters)), problems
+
+
+def parameter_problem(rule_type: str, error: Any) -> tuple[str, str]:
+    """(field, problem) for an error of the parameters' model: each value was valid alone, so it
+    is one the kind does not give, or values that do not fit together."""
+    name = str(error["loc"][1]) if len(error["loc"]) > 1 else "kind"
+    if error["type"] == "missing":
+        return name, f"a {rule_type} rule needs it (the kind gives none)"
+    return name, str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]

@@ -1,12 +1,14 @@
-"""What every rule sees of a frame and what it answers."""
+"""What every rule sees of a frame and what it answers, and what every rule type's parameters share."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Annotated, Generic, Protocol, TypeVar
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from detector.detections import Detections
 from detector.zones import Zone
@@ -78,3 +80,75 @@ class Rule(Protocol):
 def union_box(xyxy: np.ndarray) -> tuple[float, float, float, float]:
     """The box around all of (N, 4) boxes, in their pixels."""
     return (float(xyxy[:, 0].min()), float(xyxy[:, 1].min()), float(xyxy[:, 2].max()), float(xyxy[:, 3].max()))
+
+
+ObjectKind = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class RuleParameters(BaseModel):
+    """A rule type's parameters, as the taxonomy and a site's rules write them. Each type declares
+    its own model in its module (its `type` naming it) and lists it in `detector.rules.RULE_TYPES`;
+    configs validates YAML against these models and nothing else."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    type: str
+    min_confidence: float = Field(0.3, ge=0, le=1, description="detections less sure than this are not looked at")
+
+    @abstractmethod
+    def object_lists(self) -> tuple[str, list[list[str]]]:
+        """The field naming the rule's object kinds, and its lists of them: the model must know
+        at least one kind of each list."""
+
+    def object_kinds(self) -> list[str]:
+        """Every object kind the rule looks at."""
+        _, lists = self.object_lists()
+        return lists[0] if len(lists) == 1 else sorted({kind for kinds in lists for kind in kinds})
+
+
+class ObjectsParameters(RuleParameters):
+    """Parameters of a rule that looks at one list of object kinds."""
+
+    objects: tuple[ObjectKind, ...] = Field(min_length=1, description="object kinds the rule looks at")
+
+    def object_lists(self) -> tuple[str, list[list[str]]]:
+        return "objects", [list(self.objects)]
+
+
+class LastingParameters(RuleParameters):
+    """Parameters of a rule whose condition must last."""
+
+    dwell_s: float = Field(gt=0, le=7 * 86400, description="how long it must last (frame time)")
+    lost_tolerance_s: float = Field(30.0, ge=0, le=86400, description="unseen / lapsed this long is tolerated")
+
+
+class StandingParameters(LastingParameters):
+    """Parameters of a rule that follows objects standing still."""
+
+    max_displacement: float = Field(0.3, gt=0, le=5, description="stationary: moved less than this x box size")
+
+
+P = TypeVar("P", bound=RuleParameters)
+
+
+@dataclass
+class RuleBase(ABC, Generic[P]):
+    """A rule built the one way assembly builds every type: its violation kind, the zone tags it
+    watches, its parameters, and the detector's `max_frame_gap_s` (frames further apart mean the
+    camera was offline: that time counts neither towards a dwell nor against it)."""
+
+    kind: str
+    zone_tags: frozenset[str]
+    params: P
+    max_frame_gap_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        checks = {"zone_tags must not be empty": bool(self.zone_tags), "max_frame_gap_s must be > 0":
+                  self.max_frame_gap_s > 0}
+        failed = [message for message, ok in checks.items() if not ok]
+        if failed:
+            raise ValueError(f"{self.params.type} rule for {self.kind}: {'; '.join(failed)}")
+
+    @abstractmethod
+    def evaluate(self, view: FrameView) -> list[RuleHit]:
+        """Hits confirmed on this frame; timestamps must not decrease between calls."""

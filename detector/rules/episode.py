@@ -10,7 +10,7 @@ class FrameClock:
     """Online seconds between frames: a gap longer than `max_frame_gap_s` is the camera being
     offline and counts as nothing (time-based rules freeze, they do not reset)."""
 
-    max_frame_gap_s: float = 10.0
+    max_frame_gap_s: float
     _last_ts: float | None = None
 
     def advance(self, ts: float) -> float:

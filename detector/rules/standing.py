@@ -43,24 +43,15 @@ class StandingObjects:
     (IoU >= `same_object_iou`, same object kind) continues the remembered object.
     """
 
-    max_displacement: float = 0.3
-    lost_tolerance_s: float = 30.0
-    max_frame_gap_s: float = 10.0
+    max_displacement: float
+    lost_tolerance_s: float
+    max_frame_gap_s: float
     same_object_iou: float = 0.5
     remembered: list[Standing] = field(default_factory=list)
     _clock: FrameClock = field(init=False)
 
     def __post_init__(self) -> None:
         self._clock = FrameClock(self.max_frame_gap_s)
-
-    def problems(self) -> list[str]:
-        checks = {
-            "max_displacement must be > 0": self.max_displacement > 0,
-            "lost_tolerance_s must be >= 0": self.lost_tolerance_s >= 0,
-            "max_frame_gap_s must be > 0": self.max_frame_gap_s > 0,
-            "same_object_iou must be in (0, 1]": 0 < self.same_object_iou <= 1,
-        }
-        return [message for message, ok in checks.items() if not ok]
 
     def update(self, view: FrameView, indices: np.ndarray, zones: list[str]) -> list[tuple[int, Standing]]:
         """Advance to this frame with the candidate detections `indices` (standing in `zones`);

@@ -24,8 +24,9 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from common.schedule import DAY_NAMES
-from configs.taxonomy import DEFAULT_TAXONOMY, PARAMETER_NAMES, PARAMETERS, TaxonomyFile
+from configs.taxonomy import DEFAULT_TAXONOMY, PARAMETER_NAMES, TaxonomyFile
 from detector.model_card import known_object_kinds, load_card
+from detector.rules import RULE_TYPES
 from streams.frame import DecodePolicy
 
 SECRET = "s3cr3t-fuzz"  # the password in every generated URL; it must never reach a problem
@@ -204,11 +205,11 @@ def rules(draw: st.DrawFn) -> dict[str, Any]:
     """A rule for a kind of the shipped taxonomy, with parameters its rule type takes."""
     code = draw(st.sampled_from(sorted(TAXONOMY.kinds)))
     kind = TAXONOMY.kinds[code]
-    takes = PARAMETERS[kind.rule.type or "dwell"]
+    takes = RULE_TYPES[kind.rule["type"]].parameter_names()
     rule: dict[str, Any] = {"kind": code, "zone_tags": draw(st.lists(TAGS, min_size=1, max_size=3, unique=True))}
     if "dwell_s" in takes:
         maybe(draw, rule, "dwell_s", floats_in(0, 7 * 86400, exclude_low=True))
-    if "objects" in takes and (not set(kind.rule.objects or ()) & set(CARD_KINDS) or draw(st.booleans())):
+    if "objects" in takes and (not set(kind.rule.get("objects", ())) & set(CARD_KINDS) or draw(st.booleans())):
         rule["objects"] = draw(st.lists(st.sampled_from(CARD_KINDS), min_size=1, max_size=3, unique=True))
     maybe(draw, rule, "min_confidence", floats_in(0, 1))
     if "max_displacement" in takes:
@@ -559,7 +560,8 @@ def bad_rule(draw: st.DrawFn, b: SiteBundle) -> tuple[str, str]:
     if how == "parameter":  # one its rule type does not take
         code = target.node["kind"]
         site_kind = b.site.get("kinds", {}).get(code)
-        takes = PARAMETERS[site_kind["rule"]["type"] if site_kind else TAXONOMY.kinds[code].rule.type or "dwell"]
+        rule_type = site_kind["rule"]["type"] if site_kind else TAXONOMY.kinds[code].rule["type"]
+        takes = RULE_TYPES[rule_type].parameter_names()
         name = draw(st.sampled_from(sorted(PARAMETER_NAMES - takes)))
         target.node[name] = [{"objects": ["person"]}] if name == "groups" else 3
         return target.at(name), f"{target.path}.{name} on a rule that does not take it"

@@ -9,7 +9,7 @@ import yaml
 
 from aibrain import assemble
 from configs.load import ConfigError, load_site
-from configs.taxonomy import DEFAULT_TAXONOMY, REQUIRED, TaxonomyFile
+from configs.taxonomy import DEFAULT_TAXONOMY, RULE_PARAMETERS, TaxonomyFile
 from detector.rules import ClusterRule, DwellRule, PersistenceRule
 from tests.configs.test_load_site import good_site, write_site
 
@@ -34,12 +34,10 @@ def test_the_shipped_taxonomy_holds_six_chaos_one_excess_and_related_kinds() -> 
     kinds = shipped().kinds
     assert {code: kinds[code].label_zh for code in SIX_CHAOS_ONE_EXCESS} == SIX_CHAOS_ONE_EXCESS
     assert {"garbage_exposure", "hanging_laundry", "crowding"} <= kinds.keys()
-    for code, kind in kinds.items():
-        assert kind.rule.type is not None, code
-        given = {name for name, value in kind.rule.model_dump().items() if value is not None}
-        assert REQUIRED[kind.rule.type] <= given, f"{code}: its rule lacks {REQUIRED[kind.rule.type] - given}"
+    for kind in kinds.values():
+        RULE_PARAMETERS.validate_python(kind.rule)  # whole: a site rule need not add any parameter
         assert kind.accept_within_min <= kind.resolve_within_min and kind.severity in ("low", "medium", "high")
-    types = {kind.rule.type for kind in kinds.values()}
+    types = {kind.rule["type"] for kind in kinds.values()}
     assert types == {"dwell", "cluster", "persistence", "count"}
 
 
@@ -52,13 +50,15 @@ def test_a_site_adds_a_kind_and_changes_another_by_configuration(tmp_path: Path)
                       {"kind": "street_vending", "zone_tags": ["fire_lane"], "dwell_s": 90, "settle_s": 5}]
     loaded = load_site(write_site(tmp_path, site))
     assert loaded.kinds["fire_lane"].label_zh == "占用消防通道"
-    assert loaded.kinds["posting"].label_zh == "小广告" and loaded.kinds["posting"].rule.check_every_s == 300
+    assert loaded.kinds["posting"].label_zh == "小广告" and loaded.kinds["posting"].rule["check_every_s"] == 300
 
     built = assemble.camera_rules(loaded, loaded.config.cameras[0])
     fire_lane, posting, vending = built[1:]
-    assert isinstance(fire_lane, DwellRule) and fire_lane.dwell_s == 60 and fire_lane.object_kinds == {"motor_vehicle"}
-    assert isinstance(posting, PersistenceRule) and (posting.checks, posting.min_present) == (8, 5)
-    assert isinstance(vending, ClusterRule) and (vending.dwell_s, vending.settle_s) == (90, 5)
+    assert isinstance(fire_lane, DwellRule) and fire_lane.params.dwell_s == 60
+    assert fire_lane.params.objects == ("motor_vehicle",)
+    assert isinstance(posting, PersistenceRule) and (posting.params.checks, posting.params.min_present) == (8, 5)
+    assert isinstance(vending, ClusterRule) and (vending.params.dwell_s, vending.params.settle_s) == (90, 5)
+    assert vending.params.groups[0].objects == ("stall", "vendor_cart", "umbrella")
     assert assemble.due_limits(loaded).for_kind("fire_lane").accept == 5
     assert assemble.kind_labels(loaded)["fire_lane"] == "占用消防通道"
 
@@ -67,6 +67,8 @@ def test_a_site_adds_a_kind_and_changes_another_by_configuration(tmp_path: Path)
     (lambda s: s["rules"][0].update(kind="jaywalking"), "rules[0] (jaywalking).kind", "unknown kind 'jaywalking'"),
     (lambda s: s["rules"][0].update(kind="posting", objects=["person"]), "rules[0] (posting).dwell_s",
      "does not apply to a persistence rule"),
+    (lambda s: s["rules"][0].update(dwell_s=None), "rules[0] (non_motor_parking).dwell_s",
+     "Input should be a valid number"),  # a null does not mean "the kind's": leave the key out for that
     (lambda s: s["rules"][0].update(checks=5), "rules[0] (non_motor_parking).checks",
      "does not apply to a dwell rule"),
     (lambda s: s["rules"][0].update(type="persistence"), "rules[0] (non_motor_parking).check_every_s",

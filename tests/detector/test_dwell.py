@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from detector.detections import Detections
 from detector.engine import RuleEngine
 from detector.model_card import known_object_kinds, load_card, object_kind_lookup
-from detector.rules import RULES, DwellRule, Rule
+from detector.rules import RULE_TYPES, DwellParameters, DwellRule, Rule, new_rule
 from detector.violation import Violation
 from detector.zones import Zone
 
@@ -54,8 +55,8 @@ def engine_with(rule: Rule) -> RuleEngine:
 
 def make_engine(zone_tags: frozenset[str] = frozenset({"no_parking"})) -> RuleEngine:
     """Bicycle/motorcycle parking: 60 s dwell, 20 s lost tolerance, gaps over 10 s are offline."""
-    return engine_with(DwellRule("non_motor_parking", frozenset({"non_motor_vehicle"}), zone_tags,
-                                 dwell_s=60.0, lost_tolerance_s=20.0, max_frame_gap_s=10.0))
+    return engine_with(DwellRule("non_motor_parking", zone_tags, DwellParameters(
+        objects=("non_motor_vehicle",), dwell_s=60.0, lost_tolerance_s=20.0), max_frame_gap_s=10.0))
 
 
 def run(engine: RuleEngine, frames: Sequence[tuple[float, tuple[Obj, ...]]]) -> list[Violation]:
@@ -190,15 +191,17 @@ def test_state_is_per_engine_and_deterministic() -> None:
 
 
 def test_bad_parameters_are_named() -> None:
-    with pytest.raises(ValueError, match="dwell_s must be > 0.*max_frame_gap_s"):
-        DwellRule("motor_parking", frozenset({"motor_vehicle"}), frozenset({"sidewalk"}),
-                  dwell_s=0, max_frame_gap_s=0)
+    with pytest.raises(ValidationError, match="dwell_s"):
+        DwellParameters(objects=("motor_vehicle",), dwell_s=0)
+    with pytest.raises(ValueError, match="zone_tags must not be empty; max_frame_gap_s must be > 0"):
+        DwellRule("motor_parking", frozenset(), DwellParameters(objects=("motor_vehicle",), dwell_s=60),
+                  max_frame_gap_s=0)
 
 
 def test_rule_table() -> None:
-    assert RULES["dwell"] is DwellRule
-    rule = RULES["dwell"](kind="motor_parking", object_kinds=frozenset({"motor_vehicle"}),
-                          zone_tags=frozenset({"sidewalk"}), dwell_s=300)
+    assert RULE_TYPES["dwell"].rule is DwellRule and RULE_TYPES["dwell"].parameters is DwellParameters
+    rule = new_rule("motor_parking", frozenset({"sidewalk"}), DwellParameters(objects=("motor_vehicle",), dwell_s=300),
+                    max_frame_gap_s=10)
     (v,) = run(engine_with(rule), every(0, 400, Obj(3, cls=CAR), step=10.0))
     assert v.kind == "motor_parking" and v.class_name == "car"
     assert v.confirmed_at == datetime.fromtimestamp(T0 + 300, UTC)
@@ -213,8 +216,8 @@ def test_one_bike_seen_as_bicycle_and_motorcycle_is_one_incident() -> None:
 
 def test_overlapping_objects_of_different_kinds_both_count() -> None:
     bike_and_car = (Obj(1, cls=BICYCLE), Obj(2, x=305, cls=CAR))
-    engine = engine_with(DwellRule("non_motor_parking", frozenset({"non_motor_vehicle", "motor_vehicle"}),
-                                   frozenset({"no_parking"}), dwell_s=60.0))
+    engine = engine_with(DwellRule("non_motor_parking", frozenset({"no_parking"}), DwellParameters(
+        objects=("non_motor_vehicle", "motor_vehicle"), dwell_s=60.0)))
     assert sorted(v.class_name for v in run(engine, every(0, 120, *bike_and_car))) == ["bicycle", "car"]
 
 

@@ -6,22 +6,33 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
 from common.schedule import parse_shift
 from detector.engine import ObjectFilter
-from detector.rules import ClusterGroup, ClusterRule, CountRule, DwellRule, PersistenceRule
+from detector.rules import (
+    ClusterGroup,
+    ClusterParameters,
+    ClusterRule,
+    CountParameters,
+    CountRule,
+    DwellParameters,
+    DwellRule,
+    PersistenceParameters,
+    PersistenceRule,
+)
 from detector.zones import Zone
 from tests.detector.rule_frames import PAVEMENT, ROAD, T0, Obj, engine, every, run
 
 SIDEWALK = frozenset({"sidewalk"})
-SHADE = ClusterGroup(frozenset({"umbrella", "stall"}))
-AT_IT = ClusterGroup(frozenset({"table", "chair", "person"}), stationary=False)
+SHADE = ClusterGroup(objects=("umbrella", "stall"))
+AT_IT = ClusterGroup(objects=("table", "chair", "person"), stationary=False)
 
 
 def vending(**overrides: object) -> ClusterRule:
-    options: dict[str, object] = {"dwell_s": 60.0, "settle_s": 10.0, "lost_tolerance_s": 15.0}
-    options.update(overrides)
-    return ClusterRule("street_vending", (SHADE, AT_IT), SIDEWALK, **options)  # type: ignore[arg-type]
+    options: dict[str, object] = {"groups": (SHADE, AT_IT), "dwell_s": 60.0, "settle_s": 10.0,
+                                  "lost_tolerance_s": 15.0}
+    return ClusterRule("street_vending", SIDEWALK, ClusterParameters.model_validate(options | overrides))
 
 
 def at(seconds: float) -> datetime:
@@ -73,8 +84,8 @@ def test_a_cluster_outside_its_zones_or_below_confidence_is_ignored() -> None:
 
 def test_group_min_count() -> None:
     def market() -> ClusterRule:
-        return ClusterRule("street_vending", (ClusterGroup(frozenset({"umbrella"}), min_count=2),), SIDEWALK,
-                           dwell_s=30, settle_s=0)
+        return ClusterRule("street_vending", SIDEWALK, ClusterParameters(
+            groups=(ClusterGroup(objects=("umbrella",), min_count=2),), dwell_s=30, settle_s=0))
 
     assert run(engine(market()), every(0, 100, Obj("umbrella", 1))) == []
     (v,) = run(engine(market()), every(0, 100, Obj("umbrella", 1), Obj("umbrella", 2, x=600)))
@@ -88,18 +99,19 @@ def test_cluster_offline_gap_freezes_the_clock() -> None:
 
 
 def test_cluster_parameters_are_checked() -> None:
-    with pytest.raises(ValueError, match="groups must not be empty"):
-        ClusterRule("street_vending", (), SIDEWALK)
-    with pytest.raises(ValueError, match="min_count must be >= 1"):
-        ClusterRule("street_vending", (ClusterGroup(frozenset({"umbrella"}), min_count=0),), SIDEWALK)
+    with pytest.raises(ValidationError, match="groups"):
+        ClusterParameters(groups=(), dwell_s=60)
+    with pytest.raises(ValidationError, match="min_count"):
+        ClusterGroup(objects=("umbrella",), min_count=0)
+    with pytest.raises(ValueError, match="zone_tags must not be empty"):
+        ClusterRule("street_vending", frozenset(), ClusterParameters(groups=(SHADE,), dwell_s=60))
 
 
 # -- persistence ---------------------------------------------------------------------------------
 
 def posters(**overrides: object) -> PersistenceRule:
-    options: dict[str, object] = {"check_every_s": 60.0, "checks": 6, "min_present": 4}
-    options.update(overrides)
-    return PersistenceRule("posting", frozenset({"poster"}), SIDEWALK, **options)  # type: ignore[arg-type]
+    options: dict[str, object] = {"objects": ("poster",), "check_every_s": 60.0, "checks": 6, "min_present": 4}
+    return PersistenceRule("posting", SIDEWALK, PersistenceParameters.model_validate(options | overrides))
 
 
 def test_persistence_confirms_on_k_of_n_checks_despite_misses() -> None:
@@ -138,9 +150,13 @@ def bikes(n: int) -> tuple[Obj, ...]:
 
 
 def pileup(**overrides: object) -> CountRule:
-    options: dict[str, object] = {"min_count": 8, "dwell_s": 60.0, "lost_tolerance_s": 10.0}
-    options.update(overrides)
-    return CountRule("bike_pileup", frozenset({"non_motor_vehicle"}), SIDEWALK, **options)  # type: ignore[arg-type]
+    options: dict[str, object] = {"objects": ("non_motor_vehicle",), "min_count": 8, "dwell_s": 60.0,
+                                  "lost_tolerance_s": 10.0}
+    return CountRule("bike_pileup", SIDEWALK, CountParameters.model_validate(options | overrides))
+
+
+def crowding() -> CountRule:
+    return CountRule("crowding", SIDEWALK, CountParameters(objects=("person",), min_count=3, dwell_s=10))
 
 
 def test_count_confirms_when_enough_stay_long_enough() -> None:
@@ -160,14 +176,14 @@ def test_count_tolerates_a_short_dip_and_rearms_after_a_long_one() -> None:
 # -- filters and schedules ------------------------------------------------------------------------
 
 def test_object_filters_drop_weak_and_tiny_detections_of_a_kind() -> None:
-    crowd = CountRule("crowding", frozenset({"person"}), SIDEWALK, min_count=3, dwell_s=10)
+    crowd = crowding()
     people = tuple(Obj("person", i, x=100 + 150 * i, conf=0.5, w=40, h=100) for i in range(3))
     assert len(run(engine(crowd), every(0, 30, *people))) == 1
     strict = {"person": ObjectFilter(min_confidence=0.6)}
-    assert run(engine(CountRule("crowding", frozenset({"person"}), SIDEWALK, min_count=3, dwell_s=10),
+    assert run(engine(crowding(),
                       filters=strict), every(0, 30, *people)) == []
     tiny = {"person": ObjectFilter(min_area=0.005)}  # 40 x 100 px is 0.004 of the picture
-    assert run(engine(CountRule("crowding", frozenset({"person"}), SIDEWALK, min_count=3, dwell_s=10),
+    assert run(engine(crowding(),
                       filters=tiny), every(0, 30, *people)) == []
 
 
@@ -183,6 +199,6 @@ def test_a_zone_allows_a_kind_in_its_window_only() -> None:
     closing = datetime(2024, 6, 3, 22, 0, tzinfo=shanghai)
     assert v.first_seen.astimezone(shanghai) >= closing and v.confirmed_at.astimezone(shanghai).hour == 22
     # Other kinds are not allowed there at any hour.
-    parking = DwellRule("non_motor_parking", frozenset({"non_motor_vehicle"}), SIDEWALK, dwell_s=60)
+    parking = DwellRule("non_motor_parking", SIDEWALK, DwellParameters(objects=("non_motor_vehicle",), dwell_s=60))
     assert len(run(engine(parking, zones=(evening, ROAD), tz=shanghai),
                    every(start, start + 200, Obj("non_motor_vehicle", 5)))) == 1
