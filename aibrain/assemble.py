@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from aibrain.broker_setup.broker_settings import escalation_chains, site_topology
-from aibrain.model_tools.model_commands import model_dirs
+from aibrain.model_tools.weights_dirs import model_dirs
 from common.schedule import parse_shift
 from configs.checks import card_reference
 from configs.load import Site
@@ -94,7 +94,7 @@ def closed_loop(site: Site) -> ClosedLoop:
 
 
 def verification_policy(site: Site) -> VerificationPolicy:
-    return VerificationPolicy(**site.config.verification.model_dump())
+    return site.config.verification
 
 
 def roster(site: Site) -> Roster:

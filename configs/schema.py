@@ -31,6 +31,7 @@ from common.schedule import ShiftSyntaxError, parse_shift
 from configs.strict import Strict
 from configs.taxonomy import Code, KindOverride, ObjectFilterSpec, ObjectKind, RuleOverrides
 from routing.broker.connection import connection_parameters
+from routing.incidents.verification import VerificationPolicy
 from streams.frame import DecodePolicy
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
@@ -199,21 +200,9 @@ class EscalationConfig(Strict):
     check_every_s: float = Field(5.0, gt=0, le=3600, description="how often due times are checked")
 
 
-class VerificationConfig(Strict):
-    """How the camera looks again after a worker resolves an incident (核查)."""
-
-    look_s: float = Field(60.0, ge=0, le=3600, description="frame time the camera looks for")
-    min_frames: int = Field(3, ge=1, le=10_000, description="frames the look needs at least")
-    present_ratio: float = Field(0.5, gt=0, le=1, description="still there: present in this share of frames")
-    min_overlap: float = Field(0.3, gt=0, le=1, description="IoU with the incident's box that counts as present")
-    give_up_s: float = Field(180.0, gt=0, le=86400, description="no finished look by then: verification_pending")
-    retry_s: float = Field(300.0, gt=0, le=86400, description="a pending verification is tried again after this")
-
-    @model_validator(mode="after")
-    def look_fits_before_giving_up(self) -> VerificationConfig:
-        if self.give_up_s <= self.look_s:
-            raise ValueError(f"give_up_s ({self.give_up_s:g}) must be longer than look_s ({self.look_s:g})")
-        return self
+class VerificationConfig(Strict, VerificationPolicy):
+    """How the camera looks again after a worker resolves an incident (核查): routing's
+    `VerificationPolicy` (its fields, bounds and defaults) read strictly from the site file."""
 
 
 class SiteConfig(Strict):

@@ -21,6 +21,7 @@ from aibrain.worker.inbox import InboxError, WorkerInbox
 from common.redact import redact_url
 from configs.load import Site
 from routing.broker.connection import connection_failure
+from routing.incidents.tables import IncidentStatus
 from routing.messages.feedback import FeedbackAction, problems
 
 HELP = ("commands: inbox | accept N [note] | resolve N note | quit   "
@@ -81,7 +82,7 @@ def send(client: WorkerClient, inbox: WorkerInbox, action: FeedbackAction, key: 
         raise InboxError(f"cannot send {action.value}: {problems(exc)}") from None
     entry = inbox.entries.get(incident_id)
     if entry is not None:
-        entry.sent = action.value
+        entry.sent = action
         inbox.save()
     console.print(f"{action.value} sent for incident {incident_id} (message {message_id})")
 
@@ -129,14 +130,13 @@ def show(inbox: WorkerInbox, site: Site, console: Console) -> None:
         table.add_column(column)
     for number, entry in enumerate(pending, 1):
         alert = entry.alert
-        place = f"{alert['camera_name']} / {alert['zone']} / {alert.get('grid_name') or alert.get('grid_id') or '-'}"
-        due = alert["due_by"]["resolve" if entry.status == "accepted" else "accept"]
-        status = entry.status + (f" ({entry.sent} sent)" if entry.sent else "")
-        table.add_row(str(number), entry.incident_id[:8], f"{alert['kind']} {alert['kind_label_zh']}", place,
-                      local_time(alert["confirmed_at"], site), status, local_time(due, site),
-                      alert.get("snapshot") or "-")
+        place = f"{alert.camera_name} / {alert.zone} / {alert.grid_name or alert.grid_id or '-'}"
+        due = alert.due_by.resolve if entry.status is IncidentStatus.ACCEPTED else alert.due_by.accept
+        status = entry.status.value + (f" ({entry.sent.value} sent)" if entry.sent else "")
+        table.add_row(str(number), entry.incident_id[:8], f"{alert.kind} {alert.kind_label_zh}", place,
+                      local_time(alert.confirmed_at, site), status, local_time(due, site), alert.snapshot or "-")
     console.print(table)
 
 
-def local_time(iso: str, site: Site) -> str:
-    return datetime.fromisoformat(iso).astimezone(site.config.tz).strftime("%m-%d %H:%M")
+def local_time(at: datetime, site: Site) -> str:
+    return at.astimezone(site.config.tz).strftime("%m-%d %H:%M")

@@ -114,7 +114,7 @@ def test_worker_accepts_and_resolves_through_the_broker(
     inbox = WorkerInbox.load(tmp_path / "inbox.json")
     assert wait_until(lambda: worker.sync(inbox) > 0 or bool(inbox.entries))
     [entry] = inbox.pending()
-    assert entry.incident_id == incident_id and entry.alert["kind_label_zh"] == "非机动车乱停放"
+    assert entry.incident_id == incident_id and entry.alert.kind_label_zh == "非机动车乱停放"
 
     worker.send(inbox.find("1"), FeedbackAction.ACCEPT)
     assert wait_until(lambda: status(sessions, incident_id) is Status.ACCEPTED)
@@ -125,7 +125,7 @@ def test_worker_accepts_and_resolves_through_the_broker(
 
     assert wait_until(lambda: worker.sync(inbox) >= 0 and inbox.entries[incident_id].status == "resolved")
     history = inbox.entries[incident_id].history
-    assert [(h["action"], h["actor"]) for h in history] == [("accept", "w-day"), ("resolve", "w-day")]
+    assert [(h.action, h.actor) for h in history] == [("accept", "w-day"), ("resolve", "w-day")]
     assert WorkerInbox.load(tmp_path / "inbox.json").entries[incident_id].status == "resolved", "saved"
     with sessions() as session:
         notes = session.scalars(select(IncidentEvent.note).where(IncidentEvent.action == "resolve")).all()
