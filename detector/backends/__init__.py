@@ -1,6 +1,7 @@
 """Inference backends, picked by name or by the weights file's suffix.
 
 backend.py — the Backend protocol, the BACKENDS table and open_backend.
+backend_options.py — BackendOptions: the thresholds and device a backend is built with.
 onnx_backend.py — ONNX Runtime (CPU, CUDA or TensorRT) for Ultralytics-exported YOLOv8 models.
 ultralytics_backend.py — Ultralytics for `.pt` checkpoints.
 preprocess.py — letterboxing a batch of frames into the model's input tensor.

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
+from detector.backends.backend_options import DEFAULT_OPTIONS, BackendOptions
 from detector.backends.onnx_backend import OnnxBackend
 from detector.backends.ultralytics_backend import UltralyticsBackend
 from detector.detections import Detections
@@ -24,7 +25,8 @@ class Backend(Protocol):
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]: ...
 
 
-BACKENDS: dict[str, Callable[..., Backend]] = {"onnx": OnnxBackend, "ultralytics": UltralyticsBackend}
+BACKENDS: dict[str, Callable[[Path, BackendOptions], Backend]] = {
+    "onnx": OnnxBackend, "ultralytics": UltralyticsBackend}
 BACKEND_BY_SUFFIX = {".onnx": "onnx", ".pt": "ultralytics"}
 
 
@@ -37,6 +39,6 @@ def backend_name(weights: Path) -> str:
                          f"(known: {sorted(BACKEND_BY_SUFFIX)})") from None
 
 
-def open_backend(weights: Path, **options: Any) -> Backend:
-    """The backend for `weights`, built with backend-specific `options` (conf, iou, providers...)."""
-    return BACKENDS[backend_name(weights)](weights, **options)
+def open_backend(weights: Path, options: BackendOptions = DEFAULT_OPTIONS) -> Backend:
+    """The backend for `weights`, built with `options` (thresholds, and where it runs)."""
+    return BACKENDS[backend_name(weights)](weights, options)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from detector.backends.backend_options import DEFAULT_OPTIONS, BackendOptions
 from detector.backends.postprocess import decode_yolov8
 from detector.backends.preprocess import letterbox
 from detector.detections import Detections
@@ -43,18 +44,18 @@ class OnnxBackend:
     array([1, 1, 0])
     """
 
-    def __init__(self, weights: Path, providers: list[str] | None = None, conf: float = 0.25,
-                 iou: float = 0.45, max_det: int = 300, intra_op_threads: int | None = None) -> None:
+    def __init__(self, weights: Path, options: BackendOptions = DEFAULT_OPTIONS) -> None:
+        providers = options.providers
         if providers is not None:
             unavailable = set(providers) - set(ort.get_available_providers())
             if unavailable:
                 raise ValueError(f"{weights}: execution providers {sorted(unavailable)} are not available "
                                  f"in this onnxruntime (available: {ort.get_available_providers()})")
         self.weights = Path(weights)
-        self.conf, self.iou, self.max_det = conf, iou, max_det
+        self.options = options
         self._session = ort.InferenceSession(
-            str(self.weights), sess_options=_session_options(intra_op_threads),
-            providers=providers or default_providers())
+            str(self.weights), sess_options=_session_options(options.intra_op_threads),
+            providers=list(providers or default_providers()))
         meta = self._session.get_modelmeta().custom_metadata_map
         if "names" not in meta:
             raise ValueError(f"{self.weights}: no 'names' in the ONNX metadata; export it with Ultralytics")
@@ -95,4 +96,4 @@ class OnnxBackend:
             filler = np.zeros((self._fixed_batch - len(images), *tensor.shape[1:]), np.float32)
             tensor = np.concatenate([tensor, filler])
         output = self._session.run(None, {self._input_name: tensor})[0]
-        return decode_yolov8(output, boxes, self.conf, self.iou, self.max_det)
+        return decode_yolov8(output, boxes, self.options)

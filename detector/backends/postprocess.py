@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from detector.backends.backend_options import BackendOptions
 from detector.backends.preprocess import Letterbox
 from detector.boxes import box_iou
 from detector.detections import Detections
@@ -45,8 +46,7 @@ def decode_one(output: np.ndarray, box: Letterbox, conf: float, iou: float, max_
     return Detections(box.to_original(xyxy[keep]), score[keep], class_id[keep])
 
 
-def decode_yolov8(output: np.ndarray, boxes: Sequence[Letterbox], conf: float = 0.25, iou: float = 0.45,
-                  max_det: int = 300) -> list[Detections]:
-    """A batch's [B, 4 + nc, N] output -> one Detections per image (B may exceed len(boxes) when
-    a fixed-batch model was padded; the extra rows are ignored)."""
-    return [decode_one(output[i], box, conf, iou, max_det) for i, box in enumerate(boxes)]
+def decode_yolov8(output: np.ndarray, boxes: Sequence[Letterbox], options: BackendOptions) -> list[Detections]:
+    """A batch's [B, 4 + nc, N] output -> one Detections per image, with the options' thresholds (B may
+    exceed len(boxes) when a fixed-batch model was padded; the extra rows are ignored)."""
+    return [decode_one(output[i], box, options.conf, options.iou, options.max_det) for i, box in enumerate(boxes)]

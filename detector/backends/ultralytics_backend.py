@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from detector.backends.backend_options import DEFAULT_OPTIONS, BackendOptions
 from detector.detections import Detections
 
 INSTALL_HINT = "pip install 'aibrain[ultralytics]'"
@@ -21,11 +22,10 @@ BATCH_LIMIT = 32
 class UltralyticsBackend:
     """A `.pt` model run by `ultralytics.YOLO`, with the interface of `OnnxBackend`.
 
-    >>> backend = UltralyticsBackend(Path("custom.pt"), device="cuda:0")  # doctest: +SKIP
+    >>> backend = UltralyticsBackend(Path("custom.pt"), BackendOptions(device="cuda:0"))  # doctest: +SKIP
     """
 
-    def __init__(self, weights: Path, device: str | None = None, conf: float = 0.25, iou: float = 0.45,
-                 max_det: int = 300, imgsz: int = 640) -> None:
+    def __init__(self, weights: Path, options: BackendOptions = DEFAULT_OPTIONS) -> None:
         try:
             from ultralytics.models import YOLO
         except ImportError as exc:
@@ -33,8 +33,8 @@ class UltralyticsBackend:
         self.weights = Path(weights)
         self._model = YOLO(str(self.weights))
         self.class_names: dict[int, str] = {int(k): str(v) for k, v in self._model.names.items()}
-        self._predict_args: dict[str, Any] = {"conf": conf, "iou": iou, "max_det": max_det, "imgsz": imgsz,
-                                              "device": device, "verbose": False}
+        self._predict_args: dict[str, Any] = {"conf": options.conf, "iou": options.iou, "max_det": options.max_det,
+                                              "imgsz": options.imgsz, "device": options.device, "verbose": False}
 
     @property
     def max_batch(self) -> int:

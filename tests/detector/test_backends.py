@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from detector.backends.backend import BACKENDS, backend_name, open_backend
+from detector.backends.backend_options import BackendOptions
 from detector.backends.onnx_backend import OnnxBackend
 from detector.backends.ultralytics_backend import UltralyticsBackend
 from tests.conftest import shared_asset
@@ -47,13 +48,14 @@ def test_metadata_and_fixed_batch(onnx_backend: OnnxBackend, still_image: np.nda
 
 def test_unavailable_provider_is_refused(yolo_onnx: Path) -> None:
     with pytest.raises(ValueError, match="NoSuchExecutionProvider"):
-        OnnxBackend(yolo_onnx, providers=["NoSuchExecutionProvider"])
+        OnnxBackend(yolo_onnx, BackendOptions(providers=("NoSuchExecutionProvider",)))
 
 
 def test_backend_by_suffix(yolo_onnx: Path) -> None:
     assert backend_name(Path("m.onnx")) == "onnx" and backend_name(Path("M.PT")) == "ultralytics"
     assert set(BACKENDS) == {"onnx", "ultralytics"}
-    assert isinstance(open_backend(yolo_onnx, conf=0.5), OnnxBackend)
+    backend = open_backend(yolo_onnx, BackendOptions(conf=0.5, iou=0.6))
+    assert isinstance(backend, OnnxBackend) and backend.options == BackendOptions(conf=0.5, iou=0.6)
     with pytest.raises(ValueError, match="engine"):
         backend_name(Path("m.engine"))
 

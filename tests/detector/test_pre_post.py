@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from detector.backends.backend_options import BackendOptions
 from detector.backends.postprocess import decode_yolov8, nms
 from detector.backends.preprocess import PAD_VALUE, Letterbox, letterbox
 
@@ -47,34 +48,34 @@ IDENTITY = Letterbox(1.0, 0, 0, 640, 640)
 
 def test_nms_keeps_the_best_of_overlapping_boxes() -> None:
     out = _raw([(100, 100, 50, 50), (102, 101, 50, 50), (400, 400, 40, 40)], [{1: 0.6}, {1: 0.9}, {1: 0.5}])
-    (d,) = decode_yolov8(out, [IDENTITY], conf=0.25, iou=0.45)
+    (d,) = decode_yolov8(out, [IDENTITY], BackendOptions())
     assert np.allclose(d.confidence, [0.9, 0.5])
     assert np.allclose(d.xyxy[0], [77, 76, 127, 126]) and d.class_id.tolist() == [1, 1]
 
 
 def test_nms_is_class_aware() -> None:
     out = _raw([(100, 100, 50, 50), (101, 100, 50, 50)], [{1: 0.8}, {2: 0.7}])
-    (d,) = decode_yolov8(out, [IDENTITY], conf=0.25, iou=0.45)
+    (d,) = decode_yolov8(out, [IDENTITY], BackendOptions())
     assert sorted(d.class_id.tolist()) == [1, 2]
 
 
 def test_best_class_confidence_threshold_and_max_det() -> None:
     out = _raw([(100, 100, 20, 20), (300, 300, 20, 20), (500, 500, 20, 20)],
                [{0: 0.3, 2: 0.6}, {1: 0.2}, {0: 0.4}])
-    (d,) = decode_yolov8(out, [IDENTITY], conf=0.25, iou=0.45)
+    (d,) = decode_yolov8(out, [IDENTITY], BackendOptions())
     assert d.class_id.tolist() == [2, 0]  # the weak candidate is dropped, the best class wins
-    (top,) = decode_yolov8(out, [IDENTITY], conf=0.25, iou=0.45, max_det=1)
+    (top,) = decode_yolov8(out, [IDENTITY], BackendOptions(max_det=1))
     assert top.class_id.tolist() == [2]
 
 
 def test_boxes_are_mapped_back_and_clipped() -> None:
     out = _raw([(10, 150, 40, 40)], [{0: 0.9}])
-    (d,) = decode_yolov8(out, [Letterbox(0.5, 0, 100, 1280, 880)], conf=0.25, iou=0.45)
+    (d,) = decode_yolov8(out, [Letterbox(0.5, 0, 100, 1280, 880)], BackendOptions())
     assert np.allclose(d.xyxy, [[0, 60, 60, 140]])
 
 
 def test_empty_output_gives_empty_detections() -> None:
-    (d,) = decode_yolov8(np.zeros((1, 84, 8400), np.float32), [IDENTITY])
+    (d,) = decode_yolov8(np.zeros((1, 84, 8400), np.float32), [IDENTITY], BackendOptions())
     assert len(d) == 0 and d.xyxy.shape == (0, 4)
 
 
