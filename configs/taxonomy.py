@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Protocol, Union
 
 from pydantic import BaseModel, Field, PlainValidator, TypeAdapter, ValidationError, create_model
 from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 from configs.strict import Strict
 from detector.rules import RULE_TYPES, RuleParameters
@@ -31,7 +32,8 @@ RULE_PARAMETERS: TypeAdapter[RuleParameters] = TypeAdapter(Annotated[  # type: i
 
 def overrides_model() -> type[BaseModel]:
     """Every parameter of every rule type, each optional but valid when given (never null): what
-    a kind's defaults and a site's changes may hold before `resolve_rule` knows the type."""
+    a kind's defaults and a site's changes may hold before `resolve_rule` knows the type. A name
+    several types take has one meaning (a shared base model declares it)."""
     fields: dict[str, Any] = {"type": (Literal[tuple(RULE_TYPES)], None)}
     for rule_type in RULE_TYPES.values():
         for name, info in rule_type.parameters.model_fields.items():
@@ -151,7 +153,7 @@ def resolve_rule(kind: KindSpec, site_rule: SiteRule) -> tuple[ResolvedRule | No
     return (None if problems else ResolvedRule(parameters)), problems
 
 
-def parameter_problem(rule_type: str, error: Any) -> tuple[str, str]:
+def parameter_problem(rule_type: str, error: ErrorDetails) -> tuple[str, str]:
     """(field, problem) for an error of the parameters' model: each value was valid alone, so it
     is one the kind does not give, or values that do not fit together."""
     name = str(error["loc"][1]) if len(error["loc"]) > 1 else "kind"

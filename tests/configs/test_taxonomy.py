@@ -10,7 +10,7 @@ import yaml
 from aibrain import assemble
 from configs.load import ConfigError, load_site
 from configs.taxonomy import DEFAULT_TAXONOMY, RULE_PARAMETERS, TaxonomyFile
-from detector.rules import ClusterRule, DwellRule, PersistenceRule
+from detector.rules import RULE_TYPES, ClusterRule, DwellRule, PersistenceRule
 from tests.configs.test_load_site import good_site, write_site
 
 SIX_CHAOS_ONE_EXCESS = {"street_vending": "乱摆卖", "piling": "乱堆放", "posting": "乱张贴",
@@ -39,6 +39,15 @@ def test_the_shipped_taxonomy_holds_six_chaos_one_excess_and_related_kinds() -> 
         assert kind.accept_within_min <= kind.resolve_within_min and kind.severity in ("low", "medium", "high")
     types = {kind.rule["type"] for kind in kinds.values()}
     assert types == {"dwell", "cluster", "persistence", "count"}
+
+
+def test_a_parameter_name_means_the_same_in_every_rule_type() -> None:
+    """A site may write a parameter before its rule type is known: one name, one field."""
+    seen: dict[str, str] = {}
+    for rule_type in RULE_TYPES.values():
+        for name, info in rule_type.parameters.model_fields.items():
+            if name != "type":
+                assert seen.setdefault(name, repr(info)) == repr(info), f"{name} differs in {rule_type.name}"
 
 
 def test_a_site_adds_a_kind_and_changes_another_by_configuration(tmp_path: Path) -> None:
