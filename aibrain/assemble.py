@@ -15,6 +15,7 @@ from configs.checks import card_reference
 from configs.load import Site
 from configs.schema import CameraConfig, RuleConfig
 from detector.backends.backend import Backend, open_backend
+from detector.backends.backend_options import BackendOptions
 from detector.engine import ObjectFilter, RuleEngine
 from detector.inference_loop import CameraDetectorState
 from detector.model_card import ModelCard, known_object_kinds, load_card, object_kind_lookup, resolve_weights
@@ -45,7 +46,7 @@ def open_model(site: Site) -> LoadedModel:
     dirs = model_dirs(site)
     card = load_card(card_reference(config.model, config.model_card, site.base_dir), dirs)
     weights = site.path(config.model) if config.model.endswith((".onnx", ".pt")) else resolve_weights(card, dirs)
-    backend = open_backend(weights, conf=config.detector.confidence, iou=config.detector.iou)
+    backend = open_backend(weights, BackendOptions(conf=config.detector.confidence, iou=config.detector.iou))
     return LoadedModel(backend, card, weights)
 
 

@@ -22,6 +22,7 @@ import yaml
 from aibrain.assemble import camera_detector_state, open_model
 from aibrain.assets import assets_dir
 from configs.load import load_site
+from detector.backends.backend_options import BackendOptions
 from detector.backends.onnx_backend import OnnxBackend
 from detector.detections import Detections
 from detector.model_card import load_card
@@ -101,7 +102,7 @@ def models_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory, yolo_onnx: Path) -> Path:
-    return build_dataset(tmp_path_factory.mktemp("dataset"), OnnxBackend(yolo_onnx, conf=0.3))
+    return build_dataset(tmp_path_factory.mktemp("dataset"), OnnxBackend(yolo_onnx, BackendOptions(conf=0.3)))
 
 
 @pytest.fixture(scope="module")
