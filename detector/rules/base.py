@@ -140,7 +140,7 @@ class RuleBase(ABC, Generic[P]):
     kind: str
     zone_tags: frozenset[str]
     params: P
-    max_frame_gap_s: float = 10.0
+    max_frame_gap_s: float
 
     def __post_init__(self) -> None:
         checks = {"zone_tags must not be empty": bool(self.zone_tags), "max_frame_gap_s must be > 0":

@@ -46,7 +46,7 @@ class ClusterRule(RuleBase[ClusterParameters]):
     >>> shade = ClusterGroup(objects=("umbrella", "stall"))
     >>> people = ClusterGroup(objects=("table", "chair", "person"), stationary=False)
     >>> rule = ClusterRule("street_vending", frozenset({"sidewalk"}),
-    ...                    ClusterParameters(groups=(shade, people), dwell_s=300))
+    ...                    ClusterParameters(groups=(shade, people), dwell_s=300), max_frame_gap_s=10)
     """
 
     _standing: StandingObjects = field(init=False, repr=False)

@@ -27,7 +27,7 @@ class CountRule(RuleBase[CountParameters]):
     objects counted; `object_count` says how many there were.
 
     >>> rule = CountRule("bike_pileup", frozenset({"sidewalk"}),
-    ...                  CountParameters(objects=("non_motor_vehicle",), min_count=10, dwell_s=300))
+    ...                  CountParameters(objects=("non_motor_vehicle",), min_count=10, dwell_s=300), max_frame_gap_s=10)
     """
 
     _clock: FrameClock = field(init=False, repr=False)

@@ -24,7 +24,7 @@ class DwellRule(RuleBase[DwellParameters]):
     dwell nor raise a second violation; while the camera is offline the dwell is frozen.
 
     >>> rule = DwellRule("non_motor_parking", frozenset({"no_parking"}),
-    ...                  DwellParameters(objects=("non_motor_vehicle",), dwell_s=180))
+    ...                  DwellParameters(objects=("non_motor_vehicle",), dwell_s=180), max_frame_gap_s=10)
     """
 
     _standing: StandingObjects = field(init=False, repr=False)

@@ -47,7 +47,8 @@ class PersistenceRule(RuleBase[PersistenceParameters]):
     looks: the history waits, it is not filled with absences.
 
     >>> rule = PersistenceRule("posting", frozenset({"wall"}), PersistenceParameters(
-    ...     objects=("poster", "flyer"), check_every_s=600, checks=6, min_present=4))  # 4 of 6 looks over an hour
+    ...     objects=("poster", "flyer"), check_every_s=600, checks=6, min_present=4),  # 4 of 6 looks over an hour
+    ...     max_frame_gap_s=10)
     """
 
     _next_check_ts: float | None = field(default=None, init=False, repr=False)

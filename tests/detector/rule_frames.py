@@ -15,6 +15,7 @@ from detector.rules import Rule
 from detector.violation import Violation
 from detector.zones import Zone
 
+GAP_S = 10.0  # frames further apart: the camera was offline
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 SIZE = (1000, 1000)
 # A model whose classes are exactly these object kinds (class id = index).

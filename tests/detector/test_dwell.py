@@ -217,7 +217,7 @@ def test_one_bike_seen_as_bicycle_and_motorcycle_is_one_incident() -> None:
 def test_overlapping_objects_of_different_kinds_both_count() -> None:
     bike_and_car = (Obj(1, cls=BICYCLE), Obj(2, x=305, cls=CAR))
     engine = engine_with(DwellRule("non_motor_parking", frozenset({"no_parking"}), DwellParameters(
-        objects=("non_motor_vehicle", "motor_vehicle"), dwell_s=60.0)))
+        objects=("non_motor_vehicle", "motor_vehicle"), dwell_s=60.0), max_frame_gap_s=10.0))
     assert sorted(v.class_name for v in run(engine, every(0, 120, *bike_and_car))) == ["bicycle", "car"]
 
 

@@ -22,7 +22,7 @@ from detector.rules import (
     PersistenceRule,
 )
 from detector.zones import Zone
-from tests.detector.rule_frames import PAVEMENT, ROAD, T0, Obj, engine, every, run
+from tests.detector.rule_frames import GAP_S, PAVEMENT, ROAD, T0, Obj, engine, every, run
 
 SIDEWALK = frozenset({"sidewalk"})
 SHADE = ClusterGroup(objects=("umbrella", "stall"))
@@ -32,7 +32,7 @@ AT_IT = ClusterGroup(objects=("table", "chair", "person"), stationary=False)
 def vending(**overrides: object) -> ClusterRule:
     options: dict[str, object] = {"groups": (SHADE, AT_IT), "dwell_s": 60.0, "settle_s": 10.0,
                                   "lost_tolerance_s": 15.0}
-    return ClusterRule("street_vending", SIDEWALK, ClusterParameters.model_validate(options | overrides))
+    return ClusterRule("street_vending", SIDEWALK, ClusterParameters.model_validate(options | overrides), GAP_S)
 
 
 def at(seconds: float) -> datetime:
@@ -85,7 +85,7 @@ def test_a_cluster_outside_its_zones_or_below_confidence_is_ignored() -> None:
 def test_group_min_count() -> None:
     def market() -> ClusterRule:
         return ClusterRule("street_vending", SIDEWALK, ClusterParameters(
-            groups=(ClusterGroup(objects=("umbrella",), min_count=2),), dwell_s=30, settle_s=0))
+            groups=(ClusterGroup(objects=("umbrella",), min_count=2),), dwell_s=30, settle_s=0), GAP_S)
 
     assert run(engine(market()), every(0, 100, Obj("umbrella", 1))) == []
     (v,) = run(engine(market()), every(0, 100, Obj("umbrella", 1), Obj("umbrella", 2, x=600)))
@@ -104,14 +104,14 @@ def test_cluster_parameters_are_checked() -> None:
     with pytest.raises(ValidationError, match="min_count"):
         ClusterGroup(objects=("umbrella",), min_count=0)
     with pytest.raises(ValueError, match="zone_tags must not be empty"):
-        ClusterRule("street_vending", frozenset(), ClusterParameters(groups=(SHADE,), dwell_s=60))
+        ClusterRule("street_vending", frozenset(), ClusterParameters(groups=(SHADE,), dwell_s=60), GAP_S)
 
 
 # -- persistence ---------------------------------------------------------------------------------
 
 def posters(**overrides: object) -> PersistenceRule:
     options: dict[str, object] = {"objects": ("poster",), "check_every_s": 60.0, "checks": 6, "min_present": 4}
-    return PersistenceRule("posting", SIDEWALK, PersistenceParameters.model_validate(options | overrides))
+    return PersistenceRule("posting", SIDEWALK, PersistenceParameters.model_validate(options | overrides), GAP_S)
 
 
 def test_persistence_confirms_on_k_of_n_checks_despite_misses() -> None:
@@ -152,11 +152,11 @@ def bikes(n: int) -> tuple[Obj, ...]:
 def pileup(**overrides: object) -> CountRule:
     options: dict[str, object] = {"objects": ("non_motor_vehicle",), "min_count": 8, "dwell_s": 60.0,
                                   "lost_tolerance_s": 10.0}
-    return CountRule("bike_pileup", SIDEWALK, CountParameters.model_validate(options | overrides))
+    return CountRule("bike_pileup", SIDEWALK, CountParameters.model_validate(options | overrides), GAP_S)
 
 
 def crowding() -> CountRule:
-    return CountRule("crowding", SIDEWALK, CountParameters(objects=("person",), min_count=3, dwell_s=10))
+    return CountRule("crowding", SIDEWALK, CountParameters(objects=("person",), min_count=3, dwell_s=10), GAP_S)
 
 
 def test_count_confirms_when_enough_stay_long_enough() -> None:
@@ -199,6 +199,7 @@ def test_a_zone_allows_a_kind_in_its_window_only() -> None:
     closing = datetime(2024, 6, 3, 22, 0, tzinfo=shanghai)
     assert v.first_seen.astimezone(shanghai) >= closing and v.confirmed_at.astimezone(shanghai).hour == 22
     # Other kinds are not allowed there at any hour.
-    parking = DwellRule("non_motor_parking", SIDEWALK, DwellParameters(objects=("non_motor_vehicle",), dwell_s=60))
+    parking = DwellRule("non_motor_parking", SIDEWALK, DwellParameters(objects=("non_motor_vehicle",), dwell_s=60),
+                        GAP_S)
     assert len(run(engine(parking, zones=(evening, ROAD), tz=shanghai),
                    every(start, start + 200, Obj("non_motor_vehicle", 5)))) == 1
