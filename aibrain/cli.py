@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from aibrain.redacted_output import redacted_output
 from aibrain.replay.inputs import Speed, media_time_argument
 from aibrain.replay.replay_run import run_replay
 from aibrain.replay.request import ReplayRequest
-from aibrain.site_loading import EXIT_CONFIG, exit_with_problems, load_or_exit
+from aibrain.site_loading import exit_with_problems, load_or_exit
 from aibrain.worker import worker_commands
 from aibrain.worker.arguments import add_arguments as add_worker_arguments
 from configs.checks import check_evidence_dir
@@ -29,10 +28,6 @@ from detector.model_card import USER_MODEL_DIR
 from routing.incidents.migrate import upgrade_to_head
 
 # Ultralytics (and PyTorch) stay unimported here: the model commands import them on first use (model_tools/yolo.py).
-
-__all__ = ["EXIT_CONFIG", "build_parser", "main"]  # EXIT_CONFIG: the exit code for a bad site file
-
-log = logging.getLogger("aibrain")
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

@@ -230,6 +230,21 @@ def check_context(raw: dict[str, Any], file: Path) -> tuple[CheckContext, list[C
     return CheckContext(file, grids, taxonomy), grid_problems + taxonomy_problems
 
 
+def minutes(value: object) -> float | None:
+    """A time limit as a number to compare, or None where the schema already names it as bad (not a
+    number, or an integer too large for a float, which `:g` could not print).
+
+    >>> minutes(30), minutes("30"), minutes(10**400)
+    (30.0, None, None)
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
 def check_rules(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
     """Each rule names a kind of the taxonomy, its parameters fit the kind's rule type, its time
     limits are in order, and its object kinds are ones the model can report."""
@@ -253,7 +268,7 @@ def check_rules(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
         resolved, rule_problems = resolve_rule(kind, RuleChanges(parameters))
         problems += [ctx.problem(f"{path}.{name}", message) for name, message in rule_problems]
         accept, resolve_ = (rule.get(key, getattr(kind, key)) for key in ("accept_within_min", "resolve_within_min"))
-        if isinstance(accept, int | float) and isinstance(resolve_, int | float) and resolve_ < accept:
+        if minutes(accept) is not None and minutes(resolve_) is not None and resolve_ < accept:
             problems.append(ctx.problem(f"{path}.resolve_within_min", f"{resolve_:g} is below accept_within_min "
                                         f"({accept:g}): a problem is accepted before it is resolved"))
         if resolved is not None and card_kinds is not None:

@@ -28,7 +28,8 @@ from sqlalchemy.engine import make_url
 
 from aibrain import assemble
 from aibrain.broker_setup.broker_settings import site_topology
-from aibrain.cli import EXIT_CONFIG, main
+from aibrain.cli import main
+from aibrain.site_loading import EXIT_CONFIG
 from configs.load import ConfigError, Site, load_site
 from detector.zones import Zone
 from tests.configs.site_strategies import (

@@ -14,7 +14,7 @@ from detector.detections import Detections
 from detector.engine import RuleEngine
 from detector.inference_loop import CameraDetectorState, InferenceLoop, detect_stream
 from detector.model_card import known_object_kinds, load_card, object_kind_lookup
-from detector.rules import DwellRule
+from detector.rules import DwellParameters, DwellRule
 from detector.tracker import CameraTracker
 from detector.violation import Violation
 from detector.zones import Zone
@@ -29,8 +29,8 @@ WHOLE_PICTURE = Zone("pavement", frozenset({"no_parking"}), ((0, 0), (1, 0), (1,
 
 def camera_state(camera_id: str, class_names: dict[int, str], dwell_s: float = 30.0) -> CameraDetectorState:
     card = load_card("yolov8n")
-    rule = DwellRule("non_motor_parking", frozenset({"non_motor_vehicle"}),
-                     frozenset({"no_parking"}), dwell_s=dwell_s)
+    rule = DwellRule("non_motor_parking", frozenset({"no_parking"}),
+                     DwellParameters(objects=("non_motor_vehicle",), dwell_s=dwell_s), max_frame_gap_s=10.0)
     engine = RuleEngine(camera_id, class_names, object_kind_lookup(card, class_names),
                         known_object_kinds(card), [WHOLE_PICTURE], [rule])
     return CameraDetectorState(CameraTracker(), engine)
