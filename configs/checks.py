@@ -24,7 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from configs.file_size import MAX_GRIDS_BYTES, size_problem
 from configs.problems import ENTRY_LABELS, ConfigError, ConfigProblem, entry_path, shown
-from configs.schema import LonLat, RuleConfig
+from configs.schema import LonLat, RuleConfig, WebConfig
 from configs.taxonomy import (
     DEFAULT_TAXONOMY,
     KindOverride,
@@ -392,6 +392,21 @@ def check_broker_tls(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProbl
     return []
 
 
+def check_web_port(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
+    """The workbench and the metrics endpoint, both served by `aibrain run`, listen on ports of their own."""
+    web, metrics_port = raw.get("web"), raw.get("metrics_port")
+    if not isinstance(web, dict) or not an_integer(metrics_port):
+        return []  # no workbench or no metrics; a mistyped one: the schema reports it
+    port = web.get("port", WebConfig.model_fields["port"].default)
+    if an_integer(port) and port == metrics_port:
+        return [ctx.problem("web.port", f"{port} is the metrics_port too; give each its own")]
+    return []
+
+
+def an_integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def readable(path: Path) -> bool:
     try:
         with path.open("rb"):
@@ -409,6 +424,7 @@ CHECKS: list[Callable[[dict[str, Any], CheckContext], list[ConfigProblem]]] = [
     check_zone_schedules,
     check_files,
     check_broker_tls,
+    check_web_port,
 ]
 
 

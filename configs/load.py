@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -13,6 +13,7 @@ from configs.schema import CameraConfig, RuleConfig, SiteConfig
 from configs.taxonomy import KindSpec, ObjectFilterSpec, ResolvedRule, resolve_rule
 from configs.yaml_file import read_yaml, schema_problems
 from routing.assign.grids import GridMap
+from routing.assign.organisation import Organisation
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,15 @@ class Site:
     grids: GridMap
     kinds: dict[str, KindSpec]  # the taxonomy with the site's own kinds and changes
     object_filters: dict[str, ObjectFilterSpec]
+    _organisation: Organisation = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Built once: users' scopes are resolved against it on every web request.
+        object.__setattr__(self, "_organisation", Organisation(self.config.district, self.grids))
+
+    def organisation(self) -> Organisation:
+        """The district's streets, communities and grids (区 → 街道 → 社区 → 网格)."""
+        return self._organisation
 
     @property
     def base_dir(self) -> Path:

@@ -205,8 +205,28 @@ class VerificationConfig(Strict, VerificationPolicy):
     `VerificationPolicy` (its fields, bounds and defaults) read strictly from the site file."""
 
 
+class WebConfig(Strict):
+    """The command centre's workbench, served by `aibrain run` when the site has this section
+    (`configs.checks.check_web_port` keeps its port apart from the metrics')."""
+
+    host: str = Field("127.0.0.1", min_length=1, description="address the workbench listens on")
+    port: int = Field(8080, ge=1, le=65535)
+    session_idle_min: float = Field(30.0, gt=0, le=7 * 1440, description="a login unused this long ends")
+    session_max_h: float = Field(12.0, gt=0, le=90 * 24, description="a login ends this long after it began, "
+                                 "used or not; must exceed session_idle_min")
+    secure_cookies: bool = Field(False, description="true when served behind https: cookies sent over https only")
+
+    @model_validator(mode="after")
+    def session_outlives_idle(self) -> WebConfig:
+        if self.session_max_h * 60 <= self.session_idle_min:
+            raise ValueError(f"session_max_h ({self.session_max_h:g} h) must exceed session_idle_min "
+                             f"({self.session_idle_min:g} min): a login would end before it could idle out")
+        return self
+
+
 class SiteConfig(Strict):
     timezone: str = "Asia/Shanghai"
+    district: DisplayName = Field("全区", description="the district's name: the top of 区 → 街道 → 社区 → 网格")
     database: SecretStr = SecretStr("sqlite:///var/aibrain.db")
     broker: SecretStr | None = Field(None, description="amqp(s) URL; absent = incidents kept in the outbox")
     broker_tls: BrokerTlsConfig | None = Field(None, description="CA and client certificate for an amqps:// broker")
@@ -229,6 +249,7 @@ class SiteConfig(Strict):
     verification: VerificationConfig = Field(default_factory=VerificationConfig)
     metrics_port: int | None = Field(None, ge=1, le=65535, description="Prometheus metrics on this port")
     metrics_host: str = Field("127.0.0.1", min_length=1, description="address the metrics endpoint listens on")
+    web: WebConfig | None = Field(None, description="the workbench; absent: `aibrain run` serves none")
 
     @field_validator("timezone")
     @classmethod

@@ -14,7 +14,7 @@ def write_site(folder: Path, clip: Path, model: Path, decode: str, detect_fps: f
     """Writes site.yaml (camera id `bench`) and its grids into `folder`, a new directory."""
     folder.mkdir(parents=True)
     grids = {"type": "FeatureCollection", "features": [{
-        "type": "Feature", "properties": {"id": "G-01", "name": "bench"},
+        "type": "Feature", "properties": {"id": "G-01", "name": "bench", "street": "外滩街道", "community": "汇丰社区"},
         "geometry": {"type": "Polygon", "coordinates": [[[121.47, 31.23], [121.48, 31.23], [121.48, 31.24],
                                                          [121.47, 31.23]]]}}]}
     (folder / "grids.geojson").write_text(json.dumps(grids), encoding="utf-8")

@@ -92,7 +92,7 @@ def write_site(folder: Path, urls: list[str], args: argparse.Namespace, database
     """A site whose rules fire on any parked vehicle anywhere in the picture after `dwell_s`."""
     lon, lat, size = 121.47, 31.23, 0.01
     grids = {"type": "FeatureCollection", "features": [{
-        "type": "Feature", "properties": {"id": "G-01", "name": "soak"},
+        "type": "Feature", "properties": {"id": "G-01", "name": "soak", "street": "外滩街道", "community": "汇丰社区"},
         "geometry": {"type": "Polygon", "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size],
                                                          [lon, lat + size], [lon, lat]]]}}]}
     (folder / "grids.geojson").write_text(json.dumps(grids), encoding="utf-8")

@@ -1,4 +1,8 @@
-"""Grids (网格): the polygons a street is divided into, loaded from GeoJSON, and point lookup."""
+"""Grids (网格): the polygons a street is divided into, loaded from GeoJSON, and point lookup.
+
+Each grid names the street (街道) and community (社区) it belongs to; `organisation.py` makes the
+tree of them. A "/" is refused in those names: it separates the two in a community's key.
+"""
 
 from __future__ import annotations
 
@@ -28,10 +32,12 @@ class GeoPoint:
 
 @dataclass(frozen=True, slots=True)
 class Grid:
-    """One grid: its id and name from the feature's properties, its area in lon/lat."""
+    """One grid: its id, name, street and community from the feature's properties, its area in lon/lat."""
 
     id: str
     name: str
+    street: str
+    community: str
     geometry: Polygon | MultiPolygon
 
 
@@ -62,7 +68,7 @@ class GridMap(Mapping[str, Grid]):
     so the answer never depends on set ordering.
 
     >>> square = Polygon([(0, 0), (1, 0), (1, 1), (0, 1)])
-    >>> GridMap([Grid("g1", "一网格", square)]).grid_at(0.5, 0.5).name
+    >>> GridMap([Grid("g1", "一网格", "外滩街道", "汇丰社区", square)]).grid_at(0.5, 0.5).name
     '一网格'
     """
 
@@ -92,7 +98,8 @@ class GridMap(Mapping[str, Grid]):
 
 
 def load_grids(path: Path | str) -> GridMap:
-    """Read a GeoJSON FeatureCollection of Polygon/MultiPolygon features with `id` and `name`."""
+    """Read a GeoJSON FeatureCollection of Polygon/MultiPolygon features with `id`, `name`, `street` and
+    `community` properties."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -151,13 +158,15 @@ def _grid_from_feature(feature: Any, at: str, problem: Report) -> Grid | None:
     if isinstance(props, dict):
         grid_id = _non_empty(props.get("id"), f"{at}.properties.id", problem)
         name = _non_empty(props.get("name"), f"{at}.properties.name", problem)
+        street = _place_name(props.get("street"), f"{at}.properties.street", problem)
+        community = _place_name(props.get("community"), f"{at}.properties.community", problem)
     else:
-        problem(f"{at}.properties", "expected an object with 'id' and 'name'")
-        grid_id = name = None
+        problem(f"{at}.properties", "expected an object with 'id', 'name', 'street' and 'community'")
+        grid_id = name = street = community = None
     geometry = _area(feature.get("geometry"), f"{at}.geometry", problem)
-    if grid_id is None or name is None or geometry is None:
+    if grid_id is None or name is None or street is None or community is None or geometry is None:
         return None
-    return Grid(grid_id, name, geometry)
+    return Grid(grid_id, name, street, community, geometry)
 
 
 def _non_empty(value: Any, at: str, problem: Report) -> str | None:
@@ -165,6 +174,16 @@ def _non_empty(value: Any, at: str, problem: Report) -> str | None:
         return value
     problem(at, f"expected a non-empty string, got {reprlib.repr(value)}")
     return None
+
+
+def _place_name(value: Any, at: str, problem: Report) -> str | None:
+    """A street's or community's name, its ends stripped: grids name the same one, so " 汇丰社区" must not
+    make a second community."""
+    text = _non_empty(value, at, problem)
+    if text is not None and "/" in text:
+        problem(at, f"{reprlib.repr(text)} holds a '/', which separates street and community in scope keys")
+        return None
+    return None if text is None else text.strip()
 
 
 def _area(raw: Any, at: str, problem: Report) -> Polygon | MultiPolygon | None:

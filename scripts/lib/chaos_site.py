@@ -66,11 +66,12 @@ def shift(worker: str) -> str:
 def write_grids(path: Path) -> None:
     lon, lat = ORIGIN
     size = 0.005
-    features = [{"type": "Feature", "properties": {"id": f"G-0{n}", "name": f"chaos {n}"},
+    features = [{"type": "Feature",
+                 "properties": {"id": f"G-0{n}", "name": f"chaos {n}", "street": "外滩街道", "community": community},
                  "geometry": {"type": "Polygon", "coordinates": [[
                      [lon + n * size, lat], [lon + (n + 1) * size, lat], [lon + (n + 1) * size, lat + size],
                      [lon + n * size, lat + size], [lon + n * size, lat]]]}}
-                for n in (1, 2, 3)]
+                for n, community in ((1, "汇丰社区"), (2, "金陵社区"), (3, "宁波路社区"))]
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
 
 

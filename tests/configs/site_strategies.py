@@ -24,6 +24,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from common.schedule import DAY_NAMES
+from configs.schema import WebConfig
 from configs.taxonomy import DEFAULT_TAXONOMY, PARAMETER_NAMES, TaxonomyFile
 from detector.model_card import known_object_kinds, load_card
 from detector.rules import RULE_TYPES
@@ -86,6 +87,8 @@ IDS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,11}", fullmatch=True)
 TEXT = st.text(st.characters(categories=("L", "N", "P", "S", "Zs"), exclude_characters="$"),
                min_size=1, max_size=12).filter(lambda s: s.strip() == s and s != "")
 FRACTION = st.integers(0, 1000).map(lambda v: v / 1000)
+# A street's or community's name: "/" separates the two in scope keys.
+PLACE_NAMES = TEXT.filter(lambda s: "/" not in s)
 
 
 def unique_ids(count: int) -> st.SearchStrategy[list[str]]:
@@ -125,14 +128,18 @@ def square(lon: float, lat: float, size: float) -> list[list[list[float]]]:
     return [[[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]]
 
 
-def grid_feature(grid_id: Any, name: Any, geometry: Any) -> dict[str, Any]:
-    return {"type": "Feature", "properties": {"id": grid_id, "name": name}, "geometry": geometry}
+def grid_feature(grid_id: Any, name: Any, geometry: Any, street: Any = "外滩街道",
+                 community: Any = "汇丰社区") -> dict[str, Any]:
+    return {"type": "Feature", "properties": {"id": grid_id, "name": name, "street": street, "community": community},
+            "geometry": geometry}
 
 
 @st.composite
 def grid_files(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, tuple[float, float]]]:
-    """A FeatureCollection of 1-4 side-by-side squares, and a point inside each grid by id."""
+    """A FeatureCollection of 1-4 side-by-side squares, and a point inside each grid by id; the grids
+    share a street or two, and their communities' names may repeat across streets."""
     ids = draw(unique_ids(draw(st.integers(1, 4))))
+    streets, communities = (draw(st.lists(PLACE_NAMES, min_size=1, max_size=2)) for _ in range(2))
     lon = draw(st.integers(-17000, 16900)) / 100
     lat = draw(st.integers(-8000, 7900)) / 100
     size = 0.01
@@ -142,7 +149,8 @@ def grid_files(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, tuple[float, 
         rings = square(west, lat, size)
         geometry = ({"type": "Polygon", "coordinates": rings} if draw(st.booleans())
                     else {"type": "MultiPolygon", "coordinates": [rings]})
-        features.append(grid_feature(grid_id, draw(TEXT), geometry))
+        features.append(grid_feature(grid_id, draw(TEXT), geometry, draw(st.sampled_from(streets)),
+                                     draw(st.sampled_from(communities))))
         centres[grid_id] = (round(west + size / 2, 6), round(lat + size / 2, 6))
     return {"type": "FeatureCollection", "features": features}, centres
 
@@ -243,6 +251,9 @@ def valid_sites(draw: st.DrawFn) -> SiteBundle:
         site["model"], site["model_card"] = WEIGHTS, "yolov8n"
     maybe(draw, site, "model_dirs", st.lists(st.sampled_from(["models", "~/.cache/aibrain/models", "/srv/m"])))
     site["grids"] = "grids.geojson"
+    maybe(draw, site, "district", TEXT)
+    if draw(st.booleans()):
+        site["web"] = draw(webs())
     detector: dict[str, Any] = {}
     maybe(draw, detector, "confidence", floats_in(0.01, 0.99))
     maybe(draw, detector, "iou", floats_in(0.01, 0.99))
@@ -277,6 +288,19 @@ def escalations(draw: st.DrawFn, grid_ids: list[str]) -> dict[str, Any]:
     maybe(draw, escalation, "default", chains)
     maybe(draw, escalation, "check_every_s", floats_in(0, 3600, exclude_low=True))
     return escalation
+
+
+@st.composite
+def webs(draw: st.DrawFn) -> dict[str, Any]:
+    web: dict[str, Any] = {}
+    maybe(draw, web, "host", st.sampled_from(["127.0.0.1", "0.0.0.0", "::1", "workbench.example"]))
+    maybe(draw, web, "port", st.integers(1, 65535))
+    maybe(draw, web, "session_idle_min", floats_in(0, 600, exclude_low=True))
+    if "session_idle_min" in web or draw(st.booleans()):  # the default 12 h outlives idle times up to 600 min
+        idle = web.get("session_idle_min", WebConfig.model_fields["session_idle_min"].default)
+        web["session_max_h"] = draw(floats_in(idle / 60 + 0.01, 2160))
+    maybe(draw, web, "secure_cookies", st.booleans())
+    return web
 
 
 @st.composite
@@ -378,6 +402,10 @@ def detector_target(site: dict[str, Any]) -> Target:
     return Target(site.setdefault("detector", {}), "detector")
 
 
+def web_target(site: dict[str, Any]) -> Target:
+    return Target(site.setdefault("web", {}), "web")
+
+
 Mutation = Callable[[st.DrawFn, SiteBundle], tuple[str, str]]  # -> (field regex, description)
 
 
@@ -389,7 +417,8 @@ def bad_number(draw: st.DrawFn, b: SiteBundle) -> tuple[str, str]:
         + [(t, k) for t in rule_targets(site) for k in ("dwell_s", "min_confidence", "max_displacement",
                                                         "lost_tolerance_s", "accept_within_min",
                                                         "resolve_within_min")]
-        + [(detector_target(site), k) for k in ("confidence", "iou", "max_batch", "max_wait_ms", "max_frame_gap_s")]))
+        + [(detector_target(site), k) for k in ("confidence", "iou", "max_batch", "max_wait_ms", "max_frame_gap_s")]
+        + [(web_target(site), k) for k in ("port", "session_idle_min", "session_max_h")]))
     value = target.node[key] = draw(BAD_NUMBERS)
     return target.at(key), f"{target.path}.{key} = {value!r}"
 
@@ -457,7 +486,8 @@ FIELD_NAMES = {"timezone", "database", "broker", "queue_prefix", "fallback_queue
                "max_displacement", "lost_tolerance_s", "accept_within_min", "resolve_within_min", "confidence",
                "iou", "max_batch", "max_wait_ms", "max_frame_gap_s", "allow", "kinds", "object_filters", "taxonomy",
                "escalation", "verification", "groups", "settle_s", "check_every_s", "checks", "min_present",
-               "min_count", "type", "metrics_port", "metrics_host", "broker_tls", "offline_after_s"}
+               "min_count", "type", "metrics_port", "metrics_host", "broker_tls", "offline_after_s", "district",
+               "web", "host", "port", "session_idle_min", "session_max_h", "secure_cookies"}
 
 NOT_A_LIST = st.sampled_from(["x", 5, {"a": 1}, None, True])
 
@@ -667,6 +697,10 @@ def feature_breakers() -> st.SearchStrategy[Callable[[dict[str, Any]], None]]:
         setter("properties", "id", ""), setter("properties", "id", "  "), setter("properties", "id", 5),
         setter("properties", "id", None), dropper("properties", "id"), setter("properties", "name", ""),
         setter("properties", "name", ["n"]), dropper("properties", "name"),
+        setter("properties", "street", ""), setter("properties", "street", "外滩/街道"),
+        dropper("properties", "street"), setter("properties", "community", " "),
+        setter("properties", "community", 7), setter("properties", "community", "汇丰/社区"),
+        dropper("properties", "community"),
         dropper("geometry"), setter("geometry", None), setter("geometry", "type", "Point"),
         setter("geometry", "type", "LineString"), setter("geometry", "coordinates", "x"),
         setter("geometry", "coordinates", []), setter("geometry", "coordinates", [[]]),
@@ -700,7 +734,8 @@ JSON_JUNK = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=10)),
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
     max_leaves=20)
-GEOJSON_KEYS = st.sampled_from(["type", "features", "properties", "geometry", "coordinates", "id", "name"])
+GEOJSON_KEYS = st.sampled_from(["type", "features", "properties", "geometry", "coordinates", "id", "name", "street",
+                                "community"])
 
 
 @st.composite

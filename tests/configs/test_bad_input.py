@@ -11,7 +11,7 @@ import pytest
 
 from configs.load import ConfigError, load_site
 from tests.configs.site_strategies import ALIAS_BOMB
-from tests.configs.test_load_site import good_site, write_site
+from tests.configs.test_load_site import EXAMPLES, good_site, write_site
 
 Site = dict[str, Any]
 
@@ -76,6 +76,21 @@ CASES: list[tuple[str, Callable[[Site], None], str, str]] = [
     ("a camera named by blanks", lambda s: camera(s).update(name="\t"), "cameras[0] (cam-01).name",
      "at least 1 character"),
     ("queues RabbitMQ would refuse", lambda s: s.update(queue_prefix="amq"), "queue_prefix", "reserves"),
+    ("a district named by blanks", lambda s: s.update(district="  "), "district", "at least 1 character"),
+    ("a workbench on port 0", lambda s: s.update(web={"port": 0}), "web.port", "greater than or equal to 1"),
+    ("a workbench on a port past 65535", lambda s: s.update(web={"port": 65536}), "web.port", "less than or equal"),
+    ("a login that ends before it could idle out", lambda s: s.update(web={"session_idle_min": 60, "session_max_h": 1}),
+     "web", "session_max_h (1 h) must exceed session_idle_min (60 min)"),
+    ("a login that ends before the default idle time", lambda s: s.update(web={"session_max_h": 0.25}),
+     "web", "session_max_h (0.25 h) must exceed session_idle_min (30 min)"),
+    ("an idle time of none", lambda s: s.update(web={"session_idle_min": 0}), "web.session_idle_min", "greater than 0"),
+    ("a session past any date", lambda s: s.update(web={"session_max_h": 1e300}), "web.session_max_h",
+     "less than or equal"),
+    ("a workbench key of nothing", lambda s: s.update(web={"theme": "dark"}), "web.theme", "Extra inputs"),
+    ("the workbench on the metrics port", lambda s: s.update(web={"port": 9100}, metrics_port=9100), "web.port",
+     "9100 is the metrics_port too"),
+    ("the workbench's default port as the metrics port", lambda s: s.update(web={}, metrics_port=8080), "web.port",
+     "8080 is the metrics_port too"),
 ]
 
 
@@ -96,6 +111,16 @@ def test_bad_input_is_a_config_error_naming_the_field(tmp_path: Path, break_site
     assert "hunter2" not in str(caught.value)  # the password of the URLs above
 
 
+def grid_properties(**changes: Any) -> str:
+    """The example grids file with the first grid's properties changed (None: the property left out)."""
+    grids = json.loads((EXAMPLES / "grids.geojson").read_text(encoding="utf-8"))
+    properties = grids["features"][0]["properties"]
+    properties.update(changes)
+    for key in [key for key, value in changes.items() if value is None]:
+        del properties[key]
+    return json.dumps(grids, ensure_ascii=False)
+
+
 GRID_CASES: list[tuple[str, str, str]] = [
     # (case, content of the grids file, a fragment of the problem reported under `grids`)
     ("nested too deeply", "[" * 100_000, "nested too deeply"),
@@ -104,6 +129,11 @@ GRID_CASES: list[tuple[str, str, str]] = [
             [121.47, 31.23], [121.48, 31.23], [121.48, 31.24], [121.47, 31.23]]]}}]}),
      "features[0].properties.id: expected a non-empty string, got None"),
     ("an integer of 5000 digits", '{"type": "FeatureCollection", "features": [' + "9" * 5000 + "]}", "digits"),
+    ("a grid of no street", grid_properties(street=None), "features[0].properties.street: expected a non-empty string"),
+    ("a grid of an empty community", grid_properties(community=""),
+     "features[0].properties.community: expected a non-empty string, got ''"),
+    ("a community with a slash", grid_properties(community="汇丰/社区"),
+     "features[0].properties.community: '汇丰/社区' holds a '/'"),
 ]
 
 

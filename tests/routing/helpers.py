@@ -38,8 +38,8 @@ def square(x0: float, y0: float, size: float = 0.01) -> Polygon:
 
 
 def make_grids() -> GridMap:
-    return GridMap([Grid("g-east", "东街网格", square(121.00, 31.00)),
-                    Grid("g-west", "西街网格", square(120.98, 31.00))])
+    return GridMap([Grid("g-east", "东街网格", "外滩街道", "汇丰社区", square(121.00, 31.00)),
+                    Grid("g-west", "西街网格", "外滩街道", "金陵社区", square(120.98, 31.00))])
 
 
 def make_roster() -> Roster:

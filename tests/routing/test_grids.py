@@ -13,8 +13,10 @@ def square(x0: float, y0: float, size: float = 0.01) -> list[list[list[float]]]:
     return [[[x0, y0], [x0 + size, y0], [x0 + size, y0 + size], [x0, y0 + size], [x0, y0]]]
 
 
-def feature(grid_id: Any, name: Any, geometry: Any) -> dict[str, Any]:
-    return {"type": "Feature", "properties": {"id": grid_id, "name": name}, "geometry": geometry}
+def feature(grid_id: Any, name: Any, geometry: Any, street: Any = "外滩街道",
+            community: Any = "汇丰社区") -> dict[str, Any]:
+    return {"type": "Feature", "properties": {"id": grid_id, "name": name, "street": street, "community": community},
+            "geometry": geometry}
 
 
 def write(tmp_path: Path, data: Any) -> Path:
@@ -35,7 +37,7 @@ def test_polygon_and_multipolygon_lookup(tmp_path: Path) -> None:
     ))
     grids = load_grids(path)
     assert set(grids) == {"g1", "g2"} and "g1" in grids and len(grids) == 2
-    assert grids["g1"].name == "东街一网格"
+    assert (grids["g1"].name, grids["g1"].street, grids["g1"].community) == ("东街一网格", "外滩街道", "汇丰社区")
     assert grids.grid_at(121.005, 31.005) == grids["g1"]
     assert grids.grid_at(121.055, 31.055) == grids["g2"]  # second part of the MultiPolygon
     assert grids.grid_at(120.0, 30.0) is None
@@ -91,6 +93,39 @@ def test_unusable_files(tmp_path: Path, content: str, field: str) -> None:
     with pytest.raises(GridFileError) as caught:
         load_grids(path)
     assert [p.field for p in caught.value.problems] == [field]
+
+
+def test_street_and_community_are_required_names_without_a_slash(tmp_path: Path) -> None:
+    area = {"type": "Polygon", "coordinates": square(121.0, 31.0)}
+    no_street = feature("g2", "n", area)
+    del no_street["properties"]["street"]
+    path = write(tmp_path, collection(
+        feature("g1", "ok", area),
+        no_street,
+        feature("g3", "n", area, street="", community="  "),
+        feature("g4", "n", area, street="外滩/街道", community=["汇丰社区"]),
+        feature("g5", "n", area, street="外滩街道", community="汇丰/社区"),
+    ))
+    with pytest.raises(GridFileError) as caught:
+        load_grids(path)
+    assert [(p.field, p.message) for p in caught.value.problems] == [
+        ("features[1].properties.street", "expected a non-empty string, got None"),
+        ("features[2].properties.street", "expected a non-empty string, got ''"),
+        ("features[2].properties.community", "expected a non-empty string, got '  '"),
+        ("features[3].properties.street",
+         "'外滩/街道' holds a '/', which separates street and community in scope keys"),
+        ("features[3].properties.community", "expected a non-empty string, got ['汇丰社区']"),
+        ("features[4].properties.community",
+         "'汇丰/社区' holds a '/', which separates street and community in scope keys"),
+    ]
+
+
+def test_street_and_community_names_are_stripped(tmp_path: Path) -> None:
+    """Grids naming " 外滩街道" and "外滩街道" belong to one street, not two."""
+    area = {"type": "Polygon", "coordinates": square(121.0, 31.0)}
+    path = write(tmp_path, collection(feature("g1", "n", area, street=" 外滩街道 ", community="汇丰社区\t")))
+    grids = load_grids(path)
+    assert (grids["g1"].street, grids["g1"].community) == ("外滩街道", "汇丰社区")
 
 
 def test_missing_file_names_the_file(tmp_path: Path) -> None:
