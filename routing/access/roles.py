@@ -54,6 +54,8 @@ def scope_problem(role: Role, scope: str) -> str | None:
 
     >>> scope_problem(Role.CENTRE, "grid:G-01")
     'a centre user is scoped to a street or district, not a grid'
+    >>> scope_problem(Role.ADMIN, "street:外滩街道")
+    'an admin user is scoped to a district, not a street'
     """
     level = scope_level(scope)
     if level is None:
@@ -61,5 +63,6 @@ def scope_problem(role: Role, scope: str) -> str | None:
                 'or "grid:<grid id>"')
     allowed = SCOPE_LEVELS[role]
     if level not in allowed:
-        return f"a {role.value} user is scoped to a {' or '.join(allowed)}, not a {level.value}"
+        article = "an" if role.value[0] in "aeiou" else "a"
+        return f"{article} {role.value} user is scoped to a {' or '.join(allowed)}, not a {level.value}"
     return None
