@@ -115,8 +115,8 @@ def assess(session: Session, start: datetime, end: datetime, group_by: GroupBy, 
 def fetch_facts(session: Session, start: datetime, end: datetime,
                 grid_ids: Collection[str] | None) -> list[IncidentFacts]:
     """Every incident of the population with its first events, in one query (columns in the order of
-    IncidentFacts' fields)."""
-    return [IncidentFacts(*row) for row in session.execute(_facts_query(start, end, grid_ids))]
+    IncidentFacts' fields). Run as Core on the session's connection: plain rows, no ORM loading per row."""
+    return [IncidentFacts(*row) for row in session.connection().execute(_facts_query(start, end, grid_ids))]
 
 
 def _facts_query(start: datetime, end: datetime, grid_ids: Collection[str] | None) -> Select[*tuple[Any, ...]]:

@@ -87,6 +87,7 @@ class AssessmentRow:
 
     Counts are kept beside the rates so a page can show "12 / 15"; a rate is a fraction in [0, 1],
     None when its denominator is 0. Durations are seconds, None when no incident has one.
+    `routing.incidents.assessment` defines each figure.
     """
 
     key: str
@@ -106,30 +107,12 @@ class AssessmentRow:
     p90_accept_s: float | None
     median_resolve_s: float | None
     p90_resolve_s: float | None
-
-    @property
-    def false_alarm_rate(self) -> float | None:
-        return _rate(self.false_alarms, self.incidents)
-
-    @property
-    def accepted_on_time_rate(self) -> float | None:
-        return _rate(self.accepted_on_time, self.accept_assessed)
-
-    @property
-    def resolved_on_time_rate(self) -> float | None:
-        return _rate(self.resolved_on_time, self.resolve_assessed)
-
-    @property
-    def closed_rate(self) -> float | None:
-        return _rate(self.verified, self.valid)
-
-    @property
-    def reopened_rate(self) -> float | None:
-        return _rate(self.reopened, self.ever_resolved)
-
-    @property
-    def extended_rate(self) -> float | None:
-        return _rate(self.extended, self.valid)
+    false_alarm_rate: float | None  # 误报率
+    accepted_on_time_rate: float | None
+    resolved_on_time_rate: float | None  # 按期处置率
+    closed_rate: float | None  # 结案率
+    reopened_rate: float | None  # 返工率
+    extended_rate: float | None  # 延期率
 
 
 @dataclass(slots=True)
@@ -191,6 +174,11 @@ class Tally:
             resolve_assessed=self.resolve_assessed, resolved_on_time=self.resolved_on_time,
             verified=self.verified, ever_resolved=self.ever_resolved, reopened=self.reopened,
             extended=self.extended,
+            false_alarm_rate=_rate(self.false_alarms, self.incidents),
+            accepted_on_time_rate=_rate(self.accepted_on_time, self.accept_assessed),
+            resolved_on_time_rate=_rate(self.resolved_on_time, self.resolve_assessed),
+            closed_rate=_rate(self.verified, self.valid), reopened_rate=_rate(self.reopened, self.ever_resolved),
+            extended_rate=_rate(self.extended, self.valid),
             median_accept_s=median(self.accept_s), p90_accept_s=nearest_rank(self.accept_s, 90),
             median_resolve_s=median(self.resolve_s), p90_resolve_s=nearest_rank(self.resolve_s, 90))
 

@@ -18,7 +18,7 @@ from routing.assign.organisation import Organisation
 from routing.incidents import store
 from routing.incidents.assessment import Assessment, GroupBy, assess
 from routing.incidents.assessment_csv import assessment_csv
-from routing.incidents.assessment_tally import AssessmentRow, IncidentFacts, Tally
+from routing.incidents.assessment_tally import IncidentFacts, Tally
 from routing.incidents.lifecycle import next_status
 from routing.incidents.tables import Incident, IncidentAction, IncidentStatus
 from tests.routing.helpers import SHANGHAI
@@ -53,7 +53,7 @@ def add(session: Session, name: str, grid: str | None, worker: str | None, kind:
     for action, minutes in events:
         before, status = status, next_status(status, action)
         trail.append((action, before, status, created + timedelta(minutes=minutes)))
-    session.add(Incident(
+    store.add_incident(session, Incident(
         id=incident_id, kind=kind, kind_label=LABELS[kind], status=status, camera_id="cam-01",
         camera_name="东街口 1 号", zone="sidewalk", grid_id=grid, worker_id=worker, object_kind="vehicle",
         class_name="bicycle", track_id=1, confidence=0.9, bbox=[0.0, 0.0, 1.0, 1.0], frame_size=[1920, 1080],
@@ -96,23 +96,15 @@ def run(sessions: sessionmaker[Session], group_by: GroupBy, grid_ids: frozenset[
         return assess(session, START, END, group_by, ORGANISATION, grid_ids, NOW, SHANGHAI, WORKER_NAMES)
 
 
-def figures(row: AssessmentRow) -> dict[str, object]:
-    """The row's every figure, rates included, for comparing with a hand-made dict."""
-    return {**{f.name: getattr(row, f.name) for f in dataclasses.fields(row)},
-            "false_alarm_rate": row.false_alarm_rate, "accepted_on_time_rate": row.accepted_on_time_rate,
-            "resolved_on_time_rate": row.resolved_on_time_rate, "closed_rate": row.closed_rate,
-            "reopened_rate": row.reopened_rate, "extended_rate": row.extended_rate}
+RATES = ("false_alarm_rate", "accepted_on_time_rate", "resolved_on_time_rate", "closed_rate", "reopened_rate",
+         "extended_rate")
 
 
-def expected(key: str, label: str, **counts: float | None) -> dict[str, object]:
-    row = {"key": key, "label": label, **counts}
-    rates = {"false_alarm_rate": ("false_alarms", "incidents"),
-             "accepted_on_time_rate": ("accepted_on_time", "accept_assessed"),
-             "resolved_on_time_rate": ("resolved_on_time", "resolve_assessed"), "closed_rate": ("verified", "valid"),
-             "reopened_rate": ("reopened", "ever_resolved"), "extended_rate": ("extended", "valid")}
-    for rate, (part, whole) in rates.items():
-        row[rate] = pytest.approx(counts[part] / counts[whole]) if counts[whole] else None
-    return row
+def expected(key: str, label: str, rates: tuple[float, ...], **figures: float) -> dict[str, object]:
+    """A row as `dataclasses.asdict` gives it; `rates` in the order of RATES (误报率, accepted on time,
+    按期处置率, 结案率, 返工率, 延期率)."""
+    return {"key": key, "label": label, **figures, **{name: pytest.approx(rate) for name, rate in zip(RATES, rates,
+                                                                                                     strict=True)}}
 
 
 @pytest.fixture
@@ -129,29 +121,33 @@ def test_total_and_streets_equal_the_hand_count(history: sessionmaker[Session]) 
     # Verified i1 i2 i3 i4 i10 -> 5 / 10; ever resolved i1-i5 i9 i10, reopened i4 -> 1 / 7; extended i5 -> 1 / 10.
     # Seconds to respond (i6's accept is a false alarm's): 120 300 300 420 480 600 720 900 -> median
     # (420 + 480) / 2, p90 the ceil(7.2) = 8th. To resolve: 420 1200 1800 2700 3000 5400 6000 -> p90 the 7th.
-    assert figures(result.total) == expected(
-        "total", "合计 total", incidents=12, false_alarms=2, valid=10, accept_assessed=9, accepted_on_time=6,
-        resolve_assessed=8, resolved_on_time=6, verified=5, ever_resolved=7, reopened=1, extended=1,
-        median_accept_s=450.0, p90_accept_s=900.0, median_resolve_s=2700.0, p90_resolve_s=6000.0)
+    assert dataclasses.asdict(result.total) == expected(
+        "total", "合计 total", (2 / 12, 6 / 9, 6 / 8, 5 / 10, 1 / 7, 1 / 10),
+        incidents=12, false_alarms=2, valid=10, accept_assessed=9, accepted_on_time=6, resolve_assessed=8,
+        resolved_on_time=6, verified=5, ever_resolved=7, reopened=1, extended=1, median_accept_s=450.0,
+        p90_accept_s=900.0, median_resolve_s=2700.0, p90_resolve_s=6000.0)
     assert [row.key for row in result.rows] == ["(no grid)", "street:南京东路街道", "street:外滩街道"]
     no_grid, nanjing, bund = result.rows
     # i10 alone: accepted late at 12, resolved on time at 45, verified.
-    assert figures(no_grid) == expected(
-        "(no grid)", "(no grid)", incidents=1, false_alarms=0, valid=1, accept_assessed=1, accepted_on_time=0,
-        resolve_assessed=1, resolved_on_time=1, verified=1, ever_resolved=1, reopened=0, extended=0,
-        median_accept_s=720.0, p90_accept_s=720.0, median_resolve_s=2700.0, p90_resolve_s=2700.0)
+    assert dataclasses.asdict(no_grid) == expected(
+        "(no grid)", "(no grid)", (0 / 1, 0 / 1, 1 / 1, 1 / 1, 0 / 1, 0 / 1),
+        incidents=1, false_alarms=0, valid=1, accept_assessed=1, accepted_on_time=0, resolve_assessed=1,
+        resolved_on_time=1, verified=1, ever_resolved=1, reopened=0, extended=0, median_accept_s=720.0,
+        p90_accept_s=720.0, median_resolve_s=2700.0, p90_resolve_s=2700.0)
     # G-04: i7 false alarm; i8 late on both; i9 on time on both (420 s), pending verification.
-    assert figures(nanjing) == expected(
-        "street:南京东路街道", "南京东路街道", incidents=3, false_alarms=1, valid=2, accept_assessed=2,
-        accepted_on_time=1, resolve_assessed=2, resolved_on_time=1, verified=0, ever_resolved=1, reopened=0,
-        extended=0, median_accept_s=420.0, p90_accept_s=420.0, median_resolve_s=420.0, p90_resolve_s=420.0)
+    assert dataclasses.asdict(nanjing) == expected(
+        "street:南京东路街道", "南京东路街道", (1 / 3, 1 / 2, 1 / 2, 0 / 2, 0 / 1, 0 / 2),
+        incidents=3, false_alarms=1, valid=2, accept_assessed=2, accepted_on_time=1, resolve_assessed=2,
+        resolved_on_time=1, verified=0, ever_resolved=1, reopened=0, extended=0, median_accept_s=420.0,
+        p90_accept_s=420.0, median_resolve_s=420.0, p90_resolve_s=420.0)
     # G-01..03: i1-i6, i11, i12. Accept on time i1 i3 i4 i5 i12, late i2 -> 5 / 6; resolve on time i1 i2 i4 i5,
     # late i3 -> 4 / 5. Respond 120 300 300 480 600 900 -> median 390, p90 the ceil(5.4) = 6th;
     # resolve 1200 1800 3000 5400 6000 -> median 3000, p90 the ceil(4.5) = 5th.
-    assert figures(bund) == expected(
-        "street:外滩街道", "外滩街道", incidents=8, false_alarms=1, valid=7, accept_assessed=6, accepted_on_time=5,
-        resolve_assessed=5, resolved_on_time=4, verified=4, ever_resolved=5, reopened=1, extended=1,
-        median_accept_s=390.0, p90_accept_s=900.0, median_resolve_s=3000.0, p90_resolve_s=6000.0)
+    assert dataclasses.asdict(bund) == expected(
+        "street:外滩街道", "外滩街道", (1 / 8, 5 / 6, 4 / 5, 4 / 7, 1 / 5, 1 / 7),
+        incidents=8, false_alarms=1, valid=7, accept_assessed=6, accepted_on_time=5, resolve_assessed=5,
+        resolved_on_time=4, verified=4, ever_resolved=5, reopened=1, extended=1, median_accept_s=390.0,
+        p90_accept_s=900.0, median_resolve_s=3000.0, p90_resolve_s=6000.0)
 
 
 def test_other_groupings(history: sessionmaker[Session]) -> None:
@@ -161,10 +157,11 @@ def test_other_groupings(history: sessionmaker[Session]) -> None:
         "worker:w-3": ("@王五 (w-3)", 3)}
     # w-1: i1 i2 i11. Accept i1 on time, i2 late, i11 not due; resolve i1 i2 on time; verified i1 i2;
     # respond 300 900 -> median 600, p90 the 2nd; resolve 1800 3000 -> median 2400.
-    assert figures(by_worker["worker:w-1"]) == expected(
-        "worker:w-1", "张三 (w-1)", incidents=3, false_alarms=0, valid=3, accept_assessed=2, accepted_on_time=1,
-        resolve_assessed=2, resolved_on_time=2, verified=2, ever_resolved=2, reopened=0, extended=0,
-        median_accept_s=600.0, p90_accept_s=900.0, median_resolve_s=2400.0, p90_resolve_s=3000.0)
+    assert dataclasses.asdict(by_worker["worker:w-1"]) == expected(
+        "worker:w-1", "张三 (w-1)", (0 / 3, 1 / 2, 2 / 2, 2 / 3, 0 / 2, 0 / 3),
+        incidents=3, false_alarms=0, valid=3, accept_assessed=2, accepted_on_time=1, resolve_assessed=2,
+        resolved_on_time=2, verified=2, ever_resolved=2, reopened=0, extended=0, median_accept_s=600.0,
+        p90_accept_s=900.0, median_resolve_s=2400.0, p90_resolve_s=3000.0)
     by_community = run(history, GroupBy.COMMUNITY).rows
     assert [(row.key, row.label, row.incidents) for row in by_community] == [
         ("(no grid)", "(no grid)", 1), ("community:南京东路街道/汇丰社区", "南京东路街道/汇丰社区", 3),
