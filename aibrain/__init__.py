@@ -12,6 +12,7 @@ replay/ — `aibrain replay`: recorded footage through a camera's rules, and the
 worker/ — `aibrain worker`: a grid worker's command-line client and local inbox.
 model_tools/ — `aibrain models`: model cards' weights, export, training, evaluation.
 broker_setup/ — `aibrain broker provision` and the site's broker settings.
+web/ — `aibrain web`: the command centre's workbench (and `aibrain users`).
 """
 
 __version__ = "0.1.0"

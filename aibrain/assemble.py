@@ -27,7 +27,8 @@ from routing.assign.roster import Roster, Worker
 from routing.incidents.closed_loop import ClosedLoop
 from routing.incidents.database import make_engine, session_factory
 from routing.incidents.deadlines import DueLimits, DueMinutes
-from routing.incidents.dispatch import CameraInfo, Dispatcher
+from routing.incidents.dispatch import AlertBuilder, CameraInfo, Dispatcher
+from routing.incidents.interventions import Interventions
 from routing.incidents.spool import Spool
 from routing.incidents.verification import VerificationPolicy
 from streams.source import SourceSettings
@@ -122,13 +123,21 @@ def sessions(database_url: str) -> sessionmaker[Session]:
     return session_factory(make_engine(database_url))
 
 
+def camera_infos(site: Site) -> dict[str, CameraInfo]:
+    return {camera.id: CameraInfo(camera.name, GeoPoint(*camera.location) if camera.location else None)
+            for camera in site.config.cameras}
+
+
 def dispatcher(site: Site, sessions: sessionmaker[Session], wake: Callable[[], None] | None) -> Dispatcher:
     zone_grids = {(camera.id, zone.name): zone.grid for camera in site.config.cameras
                   for zone in camera.zones if zone.grid is not None}
-    cameras = {camera.id: CameraInfo(camera.name, GeoPoint(*camera.location) if camera.location else None)
-               for camera in site.config.cameras}
-    return Dispatcher(sessions, roster(site), zone_grids, site.grids, cameras, due_limits(site),
+    return Dispatcher(sessions, roster(site), zone_grids, site.grids, camera_infos(site), due_limits(site),
                       site_topology(site), site.config.tz, wake=wake, labels=kind_labels(site))
+
+
+def interventions(site: Site) -> Interventions:
+    """The command centre's actions (reassign, extend, false alarm, escalate) for the workbench."""
+    return Interventions(closed_loop(site), roster(site), AlertBuilder(site.grids, camera_infos(site), site.config.tz))
 
 
 def intake_spool(site: Site, shard: tuple[int, int]) -> Spool:

@@ -1,4 +1,4 @@
-"""The `aibrain` command: run, replay, check-config, db upgrade, models, broker provision."""
+"""The `aibrain` command: run, web, users, replay, check-config, db upgrade, worker, models, broker provision."""
 
 from __future__ import annotations
 
@@ -20,11 +20,17 @@ from aibrain.replay.inputs import Speed, media_time_argument
 from aibrain.replay.replay_run import run_replay
 from aibrain.replay.request import ReplayRequest
 from aibrain.site_loading import exit_with_problems, load_or_exit
+from aibrain.web import server as web_server
+from aibrain.web import user_commands
+from aibrain.web.user_commands import add_arguments as add_users_arguments
+from aibrain.web.workbench import Workbench
 from aibrain.worker import worker_commands
 from aibrain.worker.arguments import add_arguments as add_worker_arguments
 from configs.checks import check_evidence_dir
 from configs.problems import ConfigError
+from configs.schema import WebConfig
 from detector.model_card import USER_MODEL_DIR
+from routing.assign.organisation import organisation_summary
 from routing.incidents.migrate import upgrade_to_head
 
 # Ultralytics (and PyTorch) stay unimported here: the model commands import them on first use (model_tools/yolo.py).
@@ -51,6 +57,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for grid_id, chain in [*escalation.grids.items(), ("other grids", escalation.default)]:
         if chain:
             print(f"  escalation {grid_id}: {' -> '.join(chain)}")
+    for line in organisation_summary(site.organisation()):
+        print(f"  {line}")
     return 0
 
 
@@ -78,6 +86,21 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
         upgrade_to_head(site.database_url())
     print("database schema is at the newest revision")
     return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    site = load_or_exit(args.config)
+    web = site.config.web or WebConfig()
+    try:
+        with exit_if_unavailable(site.database_url()):
+            upgrade_to_head(site.database_url())
+            return web_server.serve(Workbench.build(site), args.host or web.host, args.port or web.port)
+    except ConfigError as exc:  # the port taken
+        exit_with_problems(exc.problems, args.config)
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    return user_commands.run(args, load_or_exit(args.config))
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -113,6 +136,13 @@ def positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"give a number above 0; got {text!r}")
+    return value
+
+
+def port_number(text: str) -> int:
+    value = positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"give a port 1..65535; got {text!r}")
     return value
 
 
@@ -208,6 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: each file's modification time)")
     replay.add_argument("--database", help="database URL for the replay's incidents (default: a temporary SQLite)")
     replay.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    web = add("web", cmd_web, "the command centre's workbench: map, live incidents, actions (until SIGINT/SIGTERM)")
+    web.add_argument("--config", type=Path, required=True)
+    web.add_argument("--host", help="address to listen on (default: the site's web.host, else 127.0.0.1)")
+    web.add_argument("--port", type=port_number, help="port (default: the site's web.port, else 8080)")
+
+    users = add("users", cmd_users, "the workbench's users: add one, set a password, disable, list")
+    add_users_arguments(users)
 
     worker = add("worker", cmd_worker, "a grid worker's inbox: list alerts, accept and resolve incidents")
     add_worker_arguments(worker)

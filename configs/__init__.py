@@ -14,4 +14,5 @@ yaml_file.py — reading a YAML file into data, and pydantic errors into problem
 expand.py — `${VAR}` and `${VAR:-default}` in config strings.
 file_size.py — caps on the files a site is made of, checked before parsing.
 writable.py — whether a folder the site names can really be written.
+examples/ — the worked example site (site.yaml, grids.geojson) that `scripts/demo.sh` runs.
 """

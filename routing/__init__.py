@@ -7,4 +7,5 @@ incidents/ — the incident store, its lifecycle, dispatch and intake, deadlines
              verification, the database and its migrations.
 broker/ — RabbitMQ: connections, topology, the outbox relay, the feedback consumer,
           users and permissions (provisioning through the management API or rabbitmqctl).
+access/ — the workbench's users and roles, passwords, web sessions, the audit log.
 """

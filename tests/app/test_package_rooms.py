@@ -1,4 +1,4 @@
-"""Rooms a newcomer can find: every package's `__init__.py` lists each of its modules and subpackages,
+"""Rooms a newcomer can find: every package's `__init__.py` lists each of its modules, subpackages and data folders,
 and no two modules of the project share a file name (one `verification.py`, one `schema.py`)."""
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ def packages() -> list[Path]:
 
 def rooms(package: Path) -> list[str]:
     modules = [p.name for p in package.glob("*.py") if p.name not in NOT_ROOMS]
-    subpackages = [f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").is_file()]
+    # Subpackages, and data folders (templates, static files, examples) beside the modules.
+    subpackages = [f"{p.name}/" for p in package.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))]
     data = [p.name for p in package.glob("*.yaml")] if package.name == "models" else []
     return sorted(modules + subpackages + data)
 

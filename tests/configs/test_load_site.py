@@ -148,6 +148,7 @@ def test_check_config_cli_accepts_the_example() -> None:
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "cam-01" in run.stdout
+    assert "street 外滩街道: 1 community, 2 grids" in run.stdout
 
 
 def test_a_card_path_is_taken_from_the_site_folder_whatever_the_working_directory(

@@ -9,6 +9,7 @@ images.py — evidence thumbnails embedded as data URIs.
 clips.py — a short H.264 clip around each confirmation.
 data_files.py — incidents.csv (UTF-8 with BOM) and incidents.json.
 report_files.py — write the report folder.
+templates/ — the report page's Jinja2 template.
 """
 
 from aibrain.replay.report.context import ReportContext, report_context
