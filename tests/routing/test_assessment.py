@@ -19,13 +19,27 @@ from routing.incidents import store
 from routing.incidents.assessment import Assessment, GroupBy, assess
 from routing.incidents.assessment_csv import assessment_csv
 from routing.incidents.assessment_tally import IncidentFacts, Tally
+from routing.incidents.dispatch import Dispatcher
+from routing.incidents.interventions import Interventions
 from routing.incidents.lifecycle import next_status
 from routing.incidents.tables import Incident, IncidentAction, IncidentStatus
-from tests.routing.helpers import SHANGHAI
+from tests.routing.helpers import (
+    CAMERAS,
+    DAYTIME,
+    LABELS,
+    LIMITS,
+    SHANGHAI,
+    ZONE_GRIDS,
+    make_grids,
+    make_loop,
+    make_roster,
+    make_topology,
+    violation,
+)
 
 Action, Status = IncidentAction, IncidentStatus
 BOM = b"\xef\xbb\xbf"
-LABELS = {"non_motor": "非机动车乱停放", "motor": "机动车乱停放"}
+BIKE, CAR = "non_motor_parking", "motor_parking"  # kinds of helpers.LABELS
 ACCEPT_MIN, RESOLVE_MIN = 10, 60  # every incident's promised deadlines, minutes after dispatch
 # Two streets; 汇丰社区 is in both. G-04's name comes from a hostile grids file.
 ORGANISATION = Organisation("黄浦区", GridMap([
@@ -69,26 +83,26 @@ def seed(sessions: sessionmaker[Session]) -> None:
     10, resolve by 60."""
     A, R, V, X = Action.ACCEPT, Action.RESOLVE, Action.VERIFY, Action.EXTEND
     with sessions() as session, session.begin():
-        add(session, "i0-before", "G-01", "w-1", "non_motor", local(2, 23, 59), [(A, 30)])  # late, but outside
+        add(session, "i0-before", "G-01", "w-1", BIKE, local(2, 23, 59), [(A, 30)])  # late, but outside
         # 06-03. i1 at the period's very start: accept 5, resolve 30, verified.
-        add(session, "i1", "G-01", "w-1", "non_motor", local(3, 0), [(A, 5), (R, 30), (V, 35)])
-        add(session, "i2", "G-01", "w-1", "non_motor", local(3, 10), [(A, 15), (R, 50), (V, 55)])  # accept late
-        add(session, "i3", "G-02", "w-2", "motor", local(3, 11), [(A, 8), (R, 90), (V, 95)])  # resolve late
-        add(session, "i4", "G-02", "w-2", "non_motor", local(3, 14),  # reopened; its first times count
+        add(session, "i1", "G-01", "w-1", BIKE, local(3, 0), [(A, 5), (R, 30), (V, 35)])
+        add(session, "i2", "G-01", "w-1", BIKE, local(3, 10), [(A, 15), (R, 50), (V, 55)])  # accept late
+        add(session, "i3", "G-02", "w-2", CAR, local(3, 11), [(A, 8), (R, 90), (V, 95)])  # resolve late
+        add(session, "i4", "G-02", "w-2", BIKE, local(3, 14),  # reopened; its first times count
             [(A, 2), (R, 20), (Action.REOPEN, 25), (A, 30), (R, 40), (V, 45)])
         # Accepted at the deadline itself (on time); extended to 120 minutes and resolved at 100: late on the
         # original deadline, on time on the promised one.
-        add(session, "i5", "G-03", "w-2", "motor", local(3, 15), [(A, 10), (X, 40), (R, 100)], resolve_min=120)
-        add(session, "i6", "G-03", "w-2", "motor", local(3, 16), [(A, 3), (Action.FALSE_ALARM, 10)])
+        add(session, "i5", "G-03", "w-2", CAR, local(3, 15), [(A, 10), (X, 40), (R, 100)], resolve_min=120)
+        add(session, "i6", "G-03", "w-2", CAR, local(3, 16), [(A, 3), (Action.FALSE_ALARM, 10)])
         # 06-04.
-        add(session, "i7", "G-04", "w-3", "non_motor", local(4, 9), [(Action.FALSE_ALARM, 20)])
-        add(session, "i8", "G-04", "w-3", "non_motor", local(4, 10), [(Action.ESCALATE, 10)])  # never acted on
-        add(session, "i9", "G-04", "w-3", "motor", local(4, 11),  # resolved at 7 without accepting
+        add(session, "i7", "G-04", "w-3", BIKE, local(4, 9), [(Action.FALSE_ALARM, 20)])
+        add(session, "i8", "G-04", "w-3", BIKE, local(4, 10), [(Action.ESCALATE, 10)])  # never acted on
+        add(session, "i9", "G-04", "w-3", CAR, local(4, 11),  # resolved at 7 without accepting
             [(R, 7), (Action.DEFER_VERIFICATION, 12)])
-        add(session, "i10", None, None, "motor", local(4, 12), [(A, 12), (R, 45), (V, 50)])  # no grid, no worker
-        add(session, "i11", "G-01", "w-1", "non_motor", local(4, 23, 55), [])  # nothing due before NOW
-        add(session, "i12", "G-02", "w-2", "non_motor", local(4, 23, 30), [(A, 5)])  # resolve not due yet
-        add(session, "i13-at-end", "G-01", "w-1", "non_motor", END, [(A, 1)])  # [start, end): outside
+        add(session, "i10", None, None, CAR, local(4, 12), [(A, 12), (R, 45), (V, 50)])  # no grid, no worker
+        add(session, "i11", "G-01", "w-1", BIKE, local(4, 23, 55), [])  # nothing due before NOW
+        add(session, "i12", "G-02", "w-2", BIKE, local(4, 23, 30), [(A, 5)])  # resolve not due yet
+        add(session, "i13-at-end", "G-01", "w-1", BIKE, END, [(A, 1)])  # [start, end): outside
 
 
 def run(sessions: sessionmaker[Session], group_by: GroupBy, grid_ids: frozenset[str] | None = None) -> Assessment:
@@ -176,7 +190,7 @@ def test_other_groupings(history: sessionmaker[Session]) -> None:
     by_kind = run(history, GroupBy.KIND).rows
     # motor: i3 i5 i6 i9 i10; non-motor: i1 i2 i4 i7 i8 i11 i12.
     assert [(row.key, row.label, row.incidents, row.false_alarms) for row in by_kind] == [
-        ("kind:motor", "机动车乱停放", 5, 1), ("kind:non_motor", "非机动车乱停放", 7, 1)]
+        ("kind:motor_parking", "机动车乱停放", 5, 1), ("kind:non_motor_parking", "非机动车乱停放", 7, 1)]
 
 
 def test_daily_series_and_scope(history: sessionmaker[Session]) -> None:
@@ -209,7 +223,7 @@ def test_csv_opens_in_excel_and_neutralises_formulas(history: sessionmaker[Sessi
 
 def test_a_rate_without_denominator_is_none_and_an_empty_csv_cell() -> None:
     only_false_alarm = Tally()
-    facts = IncidentFacts(grid_id="G-01", worker_id="w-1", kind="motor", kind_label="机动车乱停放",
+    facts = IncidentFacts(grid_id="G-01", worker_id="w-1", kind="motor_parking", kind_label="机动车乱停放",
                           status=Status.FALSE_ALARM, created_at=START, accept_by=START, resolve_by=START,
                           first_accept=None, first_resolve=None, reopened=False, extended=False)
     only_false_alarm.add(facts, None, None)
@@ -223,7 +237,7 @@ def test_a_rate_without_denominator_is_none_and_an_empty_csv_cell() -> None:
 
 def test_a_grid_the_site_no_longer_has_keeps_its_incidents(sessions: sessionmaker[Session]) -> None:
     with sessions() as session, session.begin():
-        add(session, "old", "G-OLD", "w-1", "motor", local(3, 9), [(Action.ACCEPT, 1)])
+        add(session, "old", "G-OLD", "w-1", "motor_parking", local(3, 9), [(Action.ACCEPT, 1)])
     assert [(row.key, row.label) for row in run(sessions, GroupBy.STREET).rows] == [("(grid not in site)",) * 2]
     assert [(row.key, row.label) for row in run(sessions, GroupBy.GRID).rows] == [("grid:G-OLD", "G-OLD")]
 
@@ -233,3 +247,39 @@ def test_the_period_must_be_a_real_interval(sessions: sessionmaker[Session]) -> 
         assess(session, END, START, GroupBy.KIND, ORGANISATION, None, NOW, SHANGHAI)
     with sessions() as session, pytest.raises(ValueError, match="no time zone"):
         assess(session, START.replace(tzinfo=None), END, GroupBy.KIND, ORGANISATION, None, NOW, UTC)
+
+
+def test_figures_of_incidents_moved_by_the_closed_loop_and_the_centre(sessions: sessionmaker[Session]) -> None:
+    """The real dispatcher, closed loop and interventions write the history: an extension the centre approves
+    moves resolve_by, so a resolve late on the original deadline counts on time; a false alarm counts apart."""
+    topology = make_topology("t")  # only the outbox is written: no broker needed
+    dispatcher = Dispatcher(sessions, make_roster(), ZONE_GRIDS, make_grids(), CAMERAS, LIMITS, topology, SHANGHAI,
+                            clock=lambda: DAYTIME, labels=LABELS)
+    loop = make_loop(topology)
+    centre = Interventions(loop, make_roster(), dispatcher.alerts)
+    # Non-motor parking in g-east, dispatched at DAYTIME to w-day: accept by 15 minutes, resolve by 120.
+    extended, false_alarm, late = (dispatcher.dispatch(violation(track_id=n)).incident_id for n in (1, 2, 3))
+
+    def at(minutes: float) -> datetime:
+        return DAYTIME + timedelta(minutes=minutes)
+
+    with sessions() as session, session.begin():
+        first, second, third = (session.get_one(Incident, i) for i in (extended, false_alarm, late))
+        loop.act(session, first, Action.ACCEPT, "w-day", at(5))
+        centre.extend(session, first, 60, "路面施工，需调拖车", "user:wang", at(100))  # resolve by 180
+        loop.act(session, first, Action.RESOLVE, "w-day", at(150))
+        centre.false_alarm(session, second, "影子，不是车", "user:wang", at(3))
+        loop.act(session, third, Action.ACCEPT, "w-day", at(20))
+        loop.act(session, third, Action.RESOLVE, "w-day", at(60))
+        loop.act(session, third, Action.VERIFY, "camera", at(70))
+    organisation = Organisation("全区", make_grids())
+    with sessions() as session:
+        result = assess(session, at(-60), at(24 * 60), GroupBy.WORKER, organisation, None, at(24 * 60), SHANGHAI)
+    # Accepted on time: the extended one (5 <= 15), not the late one (20). Resolved on time: both (150 <= 180,
+    # 60 <= 120). Verified: the late one. Respond 300, 1200 s; resolve 9000, 3600 s.
+    assert [row.key for row in result.rows] == ["worker:w-day"]
+    assert dataclasses.asdict(result.total) == expected(
+        "total", "合计 total", (1 / 3, 1 / 2, 2 / 2, 1 / 2, 0 / 2, 1 / 2),
+        incidents=3, false_alarms=1, valid=2, accept_assessed=2, accepted_on_time=1, resolve_assessed=2,
+        resolved_on_time=2, verified=1, ever_resolved=2, reopened=0, extended=1, median_accept_s=750.0,
+        p90_accept_s=1200.0, median_resolve_s=6300.0, p90_resolve_s=9000.0)
