@@ -48,6 +48,9 @@ from routing.assign.organisation import Organisation
 from routing.incidents.assessment_tally import AssessmentRow, DailyFigures, IncidentFacts, Tally, on_time
 from routing.incidents.tables import Incident, IncidentAction, IncidentEvent, IncidentStatus
 
+# The result types live with the arithmetic; the web imports them from here with `assess`.
+__all__ = ["Assessment", "AssessmentRow", "DailyFigures", "GroupBy", "assess", "fetch_facts"]
+
 NO_GRID = "(no grid)"
 GRID_NOT_IN_SITE = "(grid not in site)"
 NO_WORKER = "(no worker)"
