@@ -13,13 +13,13 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, ValidationError
 
+from routing.incidents.lifecycle import CLOSED_STATUSES
 from routing.incidents.tables import IncidentAction, IncidentStatus, MessageType
-from routing.messages.alert import AlertMessage
+from routing.messages.alert import AlertMessage, DueBy
 from routing.messages.feedback import FeedbackAction
 from routing.messages.update import IncidentUpdate
 
 SEEN_IDS_KEPT = 10_000  # message ids remembered for de-duplication
-CLOSED = frozenset({IncidentStatus.VERIFIED})
 # Saved as the messages write times ("+00:00" rather than pydantic's "Z"): the file reads as it always has.
 SavedTime = Annotated[AwareDatetime, PlainSerializer(datetime.isoformat, when_used="json")]
 
@@ -47,7 +47,11 @@ class InboxStep(BaseModel):
 class InboxEntry(BaseModel):
     """One incident as the worker knows it: the alert, then the latest state the pipeline reported.
 
-    Assignments are validated: a status or an action given as its text is kept as its enum.
+    `reassigned_to`: the command centre handed the incident to that worker, so it is no longer this
+    one's (closed here; an alert for it later opens it again). `due_by`: deadlines an update moved
+    (an extension, an escalation), newer than the alert's. Both are left out of the file while
+    unset, so a file written before them saves as it was. Assignments are validated: a status or
+    an action given as its text is kept as its enum.
     """
 
     model_config = ConfigDict(validate_assignment=True)
@@ -58,10 +62,16 @@ class InboxEntry(BaseModel):
     updated_at: SavedTime
     history: list[InboxStep] = Field(default_factory=list)
     sent: FeedbackAction | None = None  # the last action this worker sent and has not seen confirmed yet
+    reassigned_to: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    due_by: DueBy | None = Field(default=None, exclude_if=lambda value: value is None)
 
     @property
     def open(self) -> bool:
-        return self.status not in CLOSED
+        return self.status not in CLOSED_STATUSES and self.reassigned_to is None
+
+    @property
+    def deadlines(self) -> DueBy:
+        return self.due_by or self.alert.due_by
 
 
 class InboxFile(BaseModel):
@@ -121,8 +131,10 @@ class WorkerInbox:
             self.entries[alert.incident_id] = InboxEntry(
                 incident_id=alert.incident_id, alert=alert, status=IncidentStatus.DISPATCHED,
                 updated_at=alert.confirmed_at)
-        else:
-            entry.alert = alert  # dispatched again: newer details
+        else:  # dispatched again, or handed back after a reassignment: the alert is the newest word
+            if entry.reassigned_to is not None:
+                entry.status, entry.reassigned_to = IncidentStatus.DISPATCHED, None
+            entry.alert, entry.due_by = alert, None
 
     def _update(self, update: IncidentUpdate) -> None:
         entry = self.entries.get(update.incident_id)
@@ -131,6 +143,10 @@ class WorkerInbox:
         entry.history.append(InboxStep.of(update))
         # One queue delivers in publish order, and the relay publishes in commit order: latest wins.
         entry.status, entry.updated_at = update.status, update.at
+        if update.due_by is not None:
+            entry.due_by = update.due_by
+        if update.action is IncidentAction.REASSIGN and update.worker_id != entry.alert.worker_id:
+            entry.reassigned_to = update.worker_id  # this copy tells the worker who had it
         if entry.sent is not None and entry.sent.incident_action is update.action:
             entry.sent = None
 

@@ -131,7 +131,7 @@ def show(inbox: WorkerInbox, site: Site, console: Console) -> None:
     for number, entry in enumerate(pending, 1):
         alert = entry.alert
         place = f"{alert.camera_name} / {alert.zone} / {alert.grid_name or alert.grid_id or '-'}"
-        due = alert.due_by.resolve if entry.status is IncidentStatus.ACCEPTED else alert.due_by.accept
+        due = entry.deadlines.resolve if entry.status is IncidentStatus.ACCEPTED else entry.deadlines.accept
         status = entry.status.value + (f" ({entry.sent.value} sent)" if entry.sent else "")
         table.add_row(str(number), entry.incident_id[:8], f"{alert.kind} {alert.kind_label_zh}", place,
                       local_time(alert.confirmed_at, site), status, local_time(due, site), alert.snapshot or "-")

@@ -8,6 +8,9 @@ Status, Action = IncidentStatus, IncidentAction
 
 # (status before, action) -> status after. A new incident (no status yet) is detected, then dispatched, in
 # one commit (see routing.incidents.dispatch). Escalation keeps the status: it tells the next level.
+# The command centre's actions: an extension keeps the status; a reassignment too, but an accepted
+# incident goes back to dispatched, since the new worker has accepted nothing yet; a false alarm
+# ends the incident from anywhere short of verified.
 TRANSITIONS: dict[tuple[IncidentStatus | None, IncidentAction], IncidentStatus] = {
     (None, Action.DETECT): Status.DETECTED,
     (Status.DETECTED, Action.DISPATCH): Status.DISPATCHED,
@@ -24,12 +27,25 @@ TRANSITIONS: dict[tuple[IncidentStatus | None, IncidentAction], IncidentStatus] 
     (Status.DISPATCHED, Action.ESCALATE): Status.DISPATCHED,
     (Status.ACCEPTED, Action.ESCALATE): Status.ACCEPTED,
     (Status.REOPENED, Action.ESCALATE): Status.REOPENED,
+    (Status.DISPATCHED, Action.REASSIGN): Status.DISPATCHED,
+    (Status.ACCEPTED, Action.REASSIGN): Status.DISPATCHED,
+    (Status.REOPENED, Action.REASSIGN): Status.REOPENED,
+    (Status.DISPATCHED, Action.EXTEND): Status.DISPATCHED,
+    (Status.ACCEPTED, Action.EXTEND): Status.ACCEPTED,
+    (Status.REOPENED, Action.EXTEND): Status.REOPENED,
+    (Status.DISPATCHED, Action.FALSE_ALARM): Status.FALSE_ALARM,
+    (Status.ACCEPTED, Action.FALSE_ALARM): Status.FALSE_ALARM,
+    (Status.REOPENED, Action.FALSE_ALARM): Status.FALSE_ALARM,
+    (Status.RESOLVED, Action.FALSE_ALARM): Status.FALSE_ALARM,
+    (Status.VERIFICATION_PENDING, Action.FALSE_ALARM): Status.FALSE_ALARM,
 }
 
 # Statuses in which a person still owes an action: they have due times and can escalate.
 OPEN_STATUSES = frozenset({Status.DISPATCHED, Status.ACCEPTED, Status.REOPENED})
 # Statuses waiting for the camera to look again.
 AWAITING_VERIFICATION = frozenset({Status.RESOLVED, Status.VERIFICATION_PENDING})
+# The ends of the loop: nothing leads out of them.
+CLOSED_STATUSES = frozenset({Status.VERIFIED, Status.FALSE_ALARM})
 
 
 class TransitionRefused(ValueError):

@@ -67,7 +67,9 @@ class IncidentStatus(StrEnum):
     """The closed loop: detected -> dispatched -> accepted -> resolved -> verified (or reopened).
 
     `verification_pending`: resolved, but the camera could not look again yet; retried, never closed
-    silently. `routing.incidents.lifecycle.TRANSITIONS` says which action leads from which status to which.
+    silently. `false_alarm` (误报): closed by the command centre as no violation at all; an end like
+    verified, counted apart. `routing.incidents.lifecycle.TRANSITIONS` says which action leads from
+    which status to which.
     """
 
     DETECTED = "detected"
@@ -77,6 +79,7 @@ class IncidentStatus(StrEnum):
     VERIFICATION_PENDING = "verification_pending"
     VERIFIED = "verified"
     REOPENED = "reopened"
+    FALSE_ALARM = "false_alarm"
 
 
 class IncidentAction(StrEnum):
@@ -90,6 +93,10 @@ class IncidentAction(StrEnum):
     REOPEN = "reopen"
     DEFER_VERIFICATION = "defer_verification"
     ESCALATE = "escalate"
+    # The command centre's actions (routing.incidents.interventions).
+    REASSIGN = "reassign"
+    EXTEND = "extend"
+    FALSE_ALARM = "false_alarm"
 
 
 class MessageType(StrEnum):
@@ -118,12 +125,12 @@ class Incident(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))  # a code of the taxonomy
     kind_label: Mapped[str] = mapped_column(String(64), server_default="")  # its 中文 label when detected
-    status: Mapped[IncidentStatus] = mapped_column(_str_enum(IncidentStatus, "incident_status"), index=True)
+    status: Mapped[IncidentStatus] = mapped_column(_str_enum(IncidentStatus, "incident_status"))
     camera_id: Mapped[str] = mapped_column(String(64))
     camera_name: Mapped[str] = mapped_column(String(255))
     zone: Mapped[str] = mapped_column(String(64))
-    grid_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    worker_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    grid_id: Mapped[str | None] = mapped_column(String(64))
+    worker_id: Mapped[str | None] = mapped_column(String(64))
     object_kind: Mapped[str] = mapped_column(String(64))
     class_name: Mapped[str] = mapped_column(String(64))
     track_id: Mapped[int] = mapped_column(BigInteger)
@@ -134,15 +141,29 @@ class Incident(Base):
     confirmed_at: Mapped[datetime]
     snapshot: Mapped[str | None] = mapped_column(String(1024))
     created_at: Mapped[datetime]
-    # The closed loop. Due times move on when a limit is missed (escalation) or the incident reopens.
+    # The closed loop. Due times are the escalation clock: they move on when a limit is missed
+    # (escalation), the incident reopens or is reassigned, or a deadline is extended.
     accept_due: Mapped[datetime | None]
     resolve_due: Mapped[datetime | None]
+    # The deadlines promised at dispatch, which on-time figures are measured against: moved only
+    # by an approved extension, never by escalation, reopening or reassignment.
+    accept_by: Mapped[datetime | None]
+    resolve_by: Mapped[datetime | None]
     escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     resolved_at: Mapped[datetime | None]
     verification_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_check_at: Mapped[datetime | None]  # when a pending verification is tried again
 
-    __table_args__ = (Index("ix_incidents_camera_id_confirmed_at", "camera_id", "confirmed_at"),)
+    # The incident list filters on one of these columns and sorts by confirmed_at: each index serves
+    # both (and the column's lookups alone, as its leading column).
+    __table_args__ = (
+        Index("ix_incidents_confirmed_at", "confirmed_at"),
+        Index("ix_incidents_camera_id_confirmed_at", "camera_id", "confirmed_at"),
+        Index("ix_incidents_status_confirmed_at", "status", "confirmed_at"),
+        Index("ix_incidents_grid_id_confirmed_at", "grid_id", "confirmed_at"),
+        Index("ix_incidents_worker_id_confirmed_at", "worker_id", "confirmed_at"),
+        Index("ix_incidents_kind_confirmed_at", "kind", "confirmed_at"),
+    )
 
 
 class IncidentEvent(Base):
@@ -155,9 +176,12 @@ class IncidentEvent(Base):
     action: Mapped[IncidentAction] = mapped_column(_str_enum(IncidentAction, "incident_action"))
     from_status: Mapped[IncidentStatus | None] = mapped_column(_str_enum(IncidentStatus, "incident_status"))
     to_status: Mapped[IncidentStatus] = mapped_column(_str_enum(IncidentStatus, "incident_status"))
-    actor: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(80))  # a worker id, a role, or "user:<username>" from the web
     at: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(Text)
+
+    # Assessment counts actions (reopened, extended, false alarms...) over a period.
+    __table_args__ = (Index("ix_incident_events_action_at", "action", "at"),)
 
 
 class OutboxMessage(Base):

@@ -12,7 +12,7 @@ import pytest
 
 from aibrain.worker.inbox import InboxError, InboxStep, WorkerInbox
 from routing.incidents.tables import IncidentAction, IncidentStatus
-from routing.messages.alert import AlertMessage
+from routing.messages.alert import AlertMessage, DueBy
 from routing.messages.feedback import FeedbackAction
 from routing.messages.update import IncidentUpdate
 
@@ -37,12 +37,13 @@ OLD_FILE: dict[str, Any] = {
     "seen": ["d-1", "u-1"]}
 
 
-def update_body(action: str, status: str, at: datetime, note: str | None = None) -> bytes:
+def update_body(action: str, status: str, at: datetime, note: str | None = None, worker_id: str = "w-001",
+                due_by: DueBy | None = None) -> bytes:
     return IncidentUpdate(
         update_id=f"u-{action}", incident_id=INCIDENT, action=action, from_status=None, status=status, actor="w-001",
         at=at, note=note, kind=ALERT["kind"], kind_label_zh=ALERT["kind_label_zh"], grid_id="G-01",
-        worker_id="w-001", camera_id="cam-01", camera_name="东门", zone="gate", snapshot=None, escalation_level=0,
-        escalated_to=None, due_by=None).to_json().encode()
+        worker_id=worker_id, camera_id="cam-01", camera_name="东门", zone="gate", snapshot=None, escalation_level=0,
+        escalated_to=None, due_by=due_by).to_json().encode()
 
 
 def test_an_inbox_file_written_before_loads_into_messages_and_enums_and_saves_unchanged(tmp_path: Path) -> None:
@@ -75,6 +76,31 @@ def test_updates_move_the_status_and_clear_the_action_they_confirm(tmp_path: Pat
     assert not entry.open and inbox.pending() == []
     inbox.save()
     assert WorkerInbox.load(inbox.path).entries == inbox.entries
+
+
+def test_the_centre_s_actions_move_deadlines_hand_the_incident_on_or_close_it(tmp_path: Path) -> None:
+    inbox = WorkerInbox.load(tmp_path / "inbox.json")
+    alert = AlertMessage.model_validate(ALERT)
+    inbox.apply("alert", "d-1", alert.to_json().encode())
+    at = datetime(2026, 5, 1, 9, 10, tzinfo=SHANGHAI)
+    later = DueBy(accept=alert.due_by.accept + timedelta(minutes=30), resolve=alert.due_by.resolve)
+    inbox.apply("incident_update", "u-1", update_body("extend", "dispatched", at, "road works", due_by=later))
+    entry = inbox.entries[INCIDENT]
+    assert entry.open and entry.deadlines == later, "the extended deadline, not the alert's"
+
+    inbox.apply("incident_update", "u-2", update_body("reassign", "dispatched", at, worker_id="w-002"))
+    assert (entry.reassigned_to, entry.open, inbox.pending()) == ("w-002", False, []), "no longer this worker's"
+    assert entry.history[-1].action is IncidentAction.REASSIGN
+    inbox.save()
+    assert WorkerInbox.load(inbox.path).entries[INCIDENT].reassigned_to == "w-002", "kept in the file"
+
+    handed_back = alert.model_copy(update={"dispatch_id": "d-2"})
+    inbox.apply("alert", "d-2", handed_back.to_json().encode())
+    assert [e.incident_id for e in inbox.pending()] == [INCIDENT] and entry.reassigned_to is None
+    assert entry.deadlines == alert.due_by, "the new alert's deadlines"
+
+    inbox.apply("incident_update", "u-3", update_body("false_alarm", "false_alarm", at, "a delivery, loading"))
+    assert entry.status is IncidentStatus.FALSE_ALARM and not entry.open and inbox.pending() == []
 
 
 def test_a_file_that_is_not_an_inbox_is_refused_with_its_path(tmp_path: Path) -> None:

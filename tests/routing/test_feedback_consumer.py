@@ -270,7 +270,7 @@ class RefusedWriteLoop(ClosedLoop):
         return super().act(session, incident, action, actor, at, note)
 
 
-@pytest.mark.parametrize("bad_row", [{"to_status": None}, {"actor": "x" * 65}], ids=["not-null", "too-long"])
+@pytest.mark.parametrize("bad_row", [{"to_status": None}, {"actor": "x" * 81}], ids=["not-null", "too-long"])
 def test_a_write_the_database_refuses_is_dead_lettered_and_what_follows_is_applied(
         sessions: sessionmaker[Session], pipeline_factory: Callable[..., Pipeline], amqp_channel: Channel,
         bad_row: dict[str, Any]) -> None:

@@ -112,3 +112,39 @@ def test_rows_of_the_first_schema_carry_over(db_url: str) -> None:
             assert actions == ["detect", "dispatch"]
     finally:
         engine.dispose()
+
+
+def test_0004_backfills_the_promised_deadlines_and_indexes_the_incident_list(db_url: str) -> None:
+    """Deadlines promised start as the due times stored before; the list's filters each get an index
+    ending in confirmed_at, which replaces the single-column ones; and 0004 undoes cleanly."""
+    engine = make_engine(db_url)
+    due = datetime(2024, 6, 3, 2, 15)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0003")
+            for incident_id, accept_due in (("i-1", due), ("i-2", None)):
+                connection.execute(text(
+                    "INSERT INTO incidents (id, kind, status, camera_id, camera_name, zone, object_kind, class_name, "
+                    "track_id, confidence, bbox, frame_size, first_seen, confirmed_at, created_at, accept_due, "
+                    "resolve_due) VALUES (:id, 'piling', 'dispatched', 'c', 'C', 'z', 'o', 'k', 1, 0.9, '[1,2,3,4]', "
+                    "'[640,480]', :at, :at, :at, :accept, :resolve)"),
+                    {"id": incident_id, "at": datetime(2024, 6, 3, 2, 0), "accept": accept_due,
+                     "resolve": accept_due and accept_due + timedelta(hours=2)})
+            command.upgrade(alembic_config(connection), "0004")
+            indexes = {tuple(i["column_names"]) for i in inspect(connection).get_indexes("incidents")}
+            assert {("confirmed_at",), ("status", "confirmed_at"), ("grid_id", "confirmed_at"),
+                    ("worker_id", "confirmed_at"), ("kind", "confirmed_at"), ("camera_id", "confirmed_at")} <= indexes
+            assert not {("status",), ("grid_id",), ("worker_id",)} & indexes, "made redundant"
+            assert ("action", "at") in {tuple(i["column_names"]) for i in inspect(connection).get_indexes(
+                "incident_events")}
+            command.downgrade(alembic_config(connection), "0003")
+            assert "accept_by" not in {c["name"] for c in inspect(connection).get_columns("incidents")}
+        upgrade_to_head(db_url)
+        with session_factory(engine)() as session:
+            first, second = session.get(Incident, "i-1"), session.get(Incident, "i-2")
+            assert first is not None and second is not None
+            assert (first.accept_by, first.resolve_by) == (due.replace(tzinfo=UTC),
+                                                           due.replace(tzinfo=UTC) + timedelta(hours=2))
+            assert (second.accept_by, second.resolve_by) == (None, None)
+    finally:
+        engine.dispose()

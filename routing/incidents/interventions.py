@@ -1,0 +1,105 @@
+"""The command centre's actions on one incident: hand it to another worker, extend its deadline,
+close it as a false alarm, escalate it by hand. Each checks what the person asked, then moves the
+incident through the closed loop (state, audit row, outbox), inside the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from routing.assign.roster import Roster, Worker
+from routing.incidents.closed_loop import ClosedLoop, deadline_in_force
+from routing.incidents.dispatch import AlertBuilder, queue_alert
+from routing.incidents.tables import Incident, IncidentAction
+
+MAX_EXTENSION = timedelta(days=30)
+NOTE_MAX = 2000  # characters, as a worker's note may have (routing.messages.feedback)
+
+
+class InterventionRefused(ValueError):
+    """What a person asked cannot be done as asked; the message says why, to show them."""
+
+
+class Interventions:
+    """Command-centre actions; `actor` names the person (`user:<username>` from the web).
+
+    Each raises TransitionRefused where the incident's status forbids the action, and
+    InterventionRefused where the request itself is wrong; either way nothing is written. Nothing
+    here commits: the caller's unit of work holds the change and its messages together.
+
+    reassign: the incident goes to another worker of the roster (whoever the person chooses: on
+    duty or called in). The worker who had it is told by an incident update, which closes it in
+    their client; the new one gets a full alert (a fresh message id, due from now) and must accept
+    again, so an accepted incident goes back to dispatched. The promised deadlines (accept_by,
+    resolve_by) stay: a reassignment is the centre's own step, not a reason to be late.
+    extend: the deadline in force (accept until accepted, then resolve) and its escalation clock
+    move later; the note keeps the reason and both deadlines, the actor is the approver.
+
+    >>> interventions = Interventions(loop, roster, dispatcher.alerts)  # doctest: +SKIP
+    >>> with sessions() as s, s.begin():  # doctest: +SKIP
+    ...     interventions.reassign(s, s.get(Incident, incident_id), "w-002", "user:wang", now, "张三 is ill")
+    """
+
+    def __init__(self, loop: ClosedLoop, roster: Roster, alerts: AlertBuilder,
+                 new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
+        self._loop = loop
+        self._workers = {worker.id: worker for worker in roster.workers}
+        self._alerts = alerts
+        self._new_id = new_id
+
+    def reassign(self, session: Session, incident: Incident, worker_id: str, actor: str, at: datetime,
+                 note: str | None = None) -> None:
+        worker = self._worker(worker_id)
+        if worker.id == incident.worker_id:
+            raise InterventionRefused(f"incident {incident.id} is assigned to {worker.id} already")
+        step = f"from {incident.worker_id or 'the fallback queue'} to {worker.id} ({worker.name})"
+        said = _note(note, "a reassignment")
+        self._loop.reassign(session, incident, worker.id, actor, at, f"{step}: {said}" if said else step)
+        queue_alert(session, self._loop.topology, self._alerts.build(incident, self._new_id(), worker), at)
+
+    def extend(self, session: Session, incident: Incident, minutes: float, reason: str, actor: str,
+               at: datetime) -> None:
+        if not 0 < minutes <= MAX_EXTENSION.total_seconds() / 60:  # NaN fails too
+            raise InterventionRefused(f"an extension must be more than 0 and at most {MAX_EXTENSION.days} days, "
+                                      f"not {minutes:g} minutes")
+        reason = _reason(reason, "an extension")
+        which, deadline = deadline_in_force(incident)
+        if deadline is None:
+            raise InterventionRefused(f"incident {incident.id} has no {which} deadline to extend")
+        by = timedelta(minutes=minutes)
+        local = self._loop.tz
+        note = (f"{reason}; {which} by {deadline.astimezone(local).isoformat(timespec='minutes')} -> "
+                f"{(deadline + by).astimezone(local).isoformat(timespec='minutes')}")
+        self._loop.extend(session, incident, by, actor, at, note)
+
+    def false_alarm(self, session: Session, incident: Incident, reason: str, actor: str, at: datetime) -> None:
+        self._loop.act(session, incident, IncidentAction.FALSE_ALARM, actor, at, _reason(reason, "a false alarm"))
+
+    def escalate(self, session: Session, incident: Incident, reason: str, actor: str, at: datetime) -> str | None:
+        """The target told; None (nothing done) once the grid's chain is spent."""
+        return self._loop.escalate(session, incident, _reason(reason, "an escalation"), at, actor)
+
+    def _worker(self, worker_id: str) -> Worker:
+        worker = self._workers.get(worker_id)
+        if worker is None:
+            raise InterventionRefused(f"no worker {worker_id!r} in the roster")
+        return worker
+
+
+def _note(text: str | None, what: str) -> str | None:
+    """The text trimmed, None when blank; refused when longer than NOTE_MAX."""
+    text = (text or "").strip()
+    if len(text) > NOTE_MAX:
+        raise InterventionRefused(f"the reason for {what} may have at most {NOTE_MAX} characters, not {len(text)}")
+    return text or None
+
+
+def _reason(reason: str, what: str) -> str:
+    """The reason, trimmed; refused when blank, since the audit must say why."""
+    said = _note(reason, what)
+    if said is None:
+        raise InterventionRefused(f"{what} needs a reason")
+    return said
