@@ -43,7 +43,7 @@ class FeedEvent:
     worker_id: str | None = None
 
 
-@dataclass
+@dataclass(eq=False)  # kept in a set: each one is itself
 class Subscription:
     accepts: Callable[[FeedEvent], bool]
     queue: asyncio.Queue[FeedEvent | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
