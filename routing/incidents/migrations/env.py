@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from alembic import context
 
+import routing.access.access_tables  # noqa: F401, I001 - its tables join Base.metadata
 from routing.incidents.database import make_engine
 from routing.incidents.tables import Base
-import routing.access.access_tables  # noqa: F401, I001 - its tables join Base.metadata
 
 config = context.config
 target_metadata = Base.metadata

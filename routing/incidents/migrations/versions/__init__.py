@@ -4,4 +4,5 @@
 0002_closed_loop.py — the closed loop: due times, escalation, verification, audit actions, consumed ids.
 0003_kinds_as_data.py — kinds as data: an incident keeps its kind's 中文 label.
 0004_centre_actions.py — the command centre's actions: promised deadlines, web actors, incident-list indexes.
+0005_access.py — the workbench's users, their web sessions, the audit log.
 """
