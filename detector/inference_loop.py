@@ -98,7 +98,8 @@ def detect_stream(backend: Backend, frames: Iterable[Frame], state: CameraDetect
 class InferenceLoop(ThreadRole):
     """One per device: takes up to `max_batch` frames from distinct cameras (waiting at most
     `max_wait_ms` for more once one is ready), runs the backend once, then each camera's tracker,
-    rules and evidence, and calls `on_violation(violation, frame)`.
+    rules and evidence, and calls `on_violation(violation, frame)`; then `on_batch(frames)`, when
+    given, with the batch's frames (the live run's camera pictures take theirs there: no extra decoding).
 
     One camera's failure (rules, the callback) is logged with its id and costs that frame only; a
     failed inference costs that batch only; a snapshot that cannot be written costs only the
@@ -115,10 +116,12 @@ class InferenceLoop(ThreadRole):
                  on_violation: Callable[[Violation, Frame], None], stop: threading.Event, max_batch: int = 8,
                  max_wait_ms: float = 5.0, evidence_dir: Path | None = None, tz: tzinfo = UTC,
                  verifier: Verifier | None = None, on_verdict: Callable[[PresenceResult], None] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 on_batch: Callable[[list[Frame]], None] | None = None) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
-        self.backend, self.slots, self.cameras = backend, slots, cameras
+        self.backend, self.slots = backend, slots
+        self.cameras: Mapping[str, CameraDetectorState] = dict(cameras)  # replaced whole, by this thread only
         self.on_violation, self.stop = on_violation, stop
         self.max_batch = max_batch
         # A model with a fixed batch of 1 runs frames one by one anyway: waiting for more cameras'
@@ -126,12 +129,41 @@ class InferenceLoop(ThreadRole):
         self.max_wait_s = max_wait_ms / 1000 if backend.max_batch > 1 else 0.0
         self.evidence_dir, self.tz = evidence_dir, tz
         self.verifier, self.on_verdict, self.clock = verifier, on_verdict, clock
+        self.on_batch = on_batch
         self.stats = LoopStats()
-        self._unknown_cameras: set[str] = set()
+        self._unknown_cameras: set[str] = set()  # frames without a state: warned about once (removed ones: never)
+        self._changes_lock = threading.Lock()
+        self._changes: dict[str, CameraDetectorState | None] = {}  # queued by `reconfigure`, not yet applied
+
+    def reconfigure(self, changes: Mapping[str, CameraDetectorState | None]) -> None:
+        """Queue detector states to put in place (None: the camera is gone) from another thread.
+
+        The loop's own thread applies everything queued at once, between two batches: no batch
+        sees half of a change (camera A's new zones with camera B's old ones), and a camera's state
+        is never swapped while its frame is being tracked. Cameras not named keep their state.
+        """
+        with self._changes_lock:
+            self._changes.update(changes)
+
+    def _apply_changes(self) -> None:
+        with self._changes_lock:
+            changes, self._changes = self._changes, {}
+        if not changes:
+            return
+        cameras = {**self.cameras, **{c: state for c, state in changes.items() if state is not None}}
+        for camera_id, state in changes.items():
+            if state is None:
+                cameras.pop(camera_id, None)
+                self._unknown_cameras.add(camera_id)  # its last frames may be in the batch: ignored, unlogged
+            else:
+                self._unknown_cameras.discard(camera_id)
+        self.cameras = cameras
 
     def run(self) -> None:
         while not self.stop.is_set():
             frames = self.slots.take_batch(self.max_batch, self.max_wait_s, POLL_TIMEOUT_S)
+            # Here, not before the take: the first frames of a camera added meanwhile find its state.
+            self._apply_changes()
             if frames:
                 self.process_batch(frames)
             elif self.slots.closed:
@@ -152,6 +184,11 @@ class InferenceLoop(ThreadRole):
         self.stats.batches += 1
         for frame, frame_detections in zip(frames, detections, strict=True):
             self._process_frame(frame, frame_detections)
+        if self.on_batch is not None:
+            try:
+                self.on_batch(frames)
+            except Exception:
+                log.exception("the batch hook failed on cameras %s", [f.camera_id for f in frames])
 
     def _verify(self, frame: Frame, detections: Detections, state: CameraDetectorState, stats: CameraStats) -> None:
         assert self.verifier is not None

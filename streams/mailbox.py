@@ -33,11 +33,14 @@ class LatestFrameSlots:
         self._slots: dict[str, Frame] = {}  # insertion order = arrival order of waiting frames
         self._dropped: Counter[str] = Counter()
         self._cameras: set[str] = set(cameras)  # and every camera that has put a frame since
+        self._removed: set[str] = set()  # cameras taken out by a reload: their late frames are refused
         self._closed = False
 
     def put_latest(self, frame: Frame) -> None:
         """Replace the camera's waiting frame, if any (a drop), and wake the consumer."""
         with self._cond:
+            if frame.camera_id in self._removed:
+                return
             if self._slots.pop(frame.camera_id, None) is not None:
                 self._dropped[frame.camera_id] += 1
             self._slots[frame.camera_id] = frame
@@ -58,7 +61,7 @@ class LatestFrameSlots:
                 if self._closed or stop.is_set() or remaining <= 0:
                     return False
                 self._cond.wait(min(remaining, 0.1))
-            if self._closed or stop.is_set():
+            if self._closed or stop.is_set() or frame.camera_id in self._removed:
                 return False
             self._slots[frame.camera_id] = frame
             self._cameras.add(frame.camera_id)
@@ -89,6 +92,22 @@ class LatestFrameSlots:
             # Producers blocked in put_wait may now fill their emptied slots.
             self._cond.notify_all()
             return batch
+
+    def add(self, camera_id: str) -> None:
+        """Expect frames of a camera added while running (a site reload)."""
+        with self._cond:
+            self._removed.discard(camera_id)
+            self._cameras.add(camera_id)
+
+    def remove(self, camera_id: str) -> None:
+        """Forget a camera taken out while running: its waiting frame is dropped, a batch no longer
+        waits for it, and frames its stopping reader still puts are refused (until `add` again)."""
+        with self._cond:
+            self._removed.add(camera_id)
+            self._cameras.discard(camera_id)
+            self._slots.pop(camera_id, None)
+            self._dropped.pop(camera_id, None)
+            self._cond.notify_all()
 
     def dropped(self, camera_id: str) -> int:
         """Frames of this camera replaced before the consumer took them."""

@@ -64,9 +64,20 @@ class Supervisor:
     def __init__(self, roles: Iterable[ThreadRole], policy: RestartPolicy = RestartPolicy(),
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.policy, self.clock = policy, clock
-        self._watches = {role.thread_name: _Watch(role, Backoff(policy.backoff_initial_s, maximum=policy.backoff_max_s))
-                         for role in roles}
+        self._watches: dict[str, _Watch] = {}
+        self.watch(roles)
         self.gave_up: str | None = None  # the role that crashed too often
+
+    def watch(self, roles: Iterable[ThreadRole]) -> None:
+        """Watch exactly `roles` from now on (a site reload adds, removes and replaces readers): a role
+        already watched keeps its crash history; one no longer named is forgotten. Call it from the
+        thread that calls `check()`; readers of `states()` see the old set or the new, never a mix."""
+        watches = {}
+        for role in roles:
+            kept = self._watches.get(role.thread_name)
+            watches[role.thread_name] = kept if kept is not None and kept.role is role else _Watch(
+                role, Backoff(self.policy.backoff_initial_s, maximum=self.policy.backoff_max_s))
+        self._watches = watches
 
     def check(self) -> bool:
         now = self.clock()

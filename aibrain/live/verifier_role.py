@@ -52,6 +52,10 @@ class VerificationCoordinator(ThreadRole):
         self._looking: set[str] = set()  # incidents with a look started and its verdict not yet stored
         self.recorded = 0
 
+    def use(self, camera_ids: Collection[str], policy: VerificationPolicy) -> None:
+        """Look on these cameras, under this policy, from the next round on (a site reload)."""
+        self._camera_ids, self._policy = tuple(camera_ids), policy
+
     def kick(self, *_: object) -> None:
         """Look now (an incident was resolved); takes any arguments, to serve as a callback."""
         self._kick.set()

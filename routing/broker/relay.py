@@ -81,6 +81,12 @@ class OutboxRelay(BrokerClient):
         self.published = 0  # messages confirmed by the broker since start
         self.queues_recreated = 0  # destination queues found deleted and declared again since start
 
+    def use_topology(self, topology: Topology) -> None:
+        """Publish under `topology` from now on (a site reload added workers or escalation targets):
+        the relay's thread declares it on its connection before its next batch."""
+        self._topology = topology
+        self._wake.set()
+
     def wake(self) -> None:
         """Publish now: called by the dispatcher after it committed an outbox row (thread-safe)."""
         self._wake.set()
@@ -93,9 +99,14 @@ class OutboxRelay(BrokerClient):
         """
         channel = connection.channel()
         channel.confirm_delivery()
-        declare_topology(channel, self._topology)
-        destinations = DestinationQueues(connection, self._topology)
+        declared = self._topology
+        declare_topology(channel, declared)
+        destinations = DestinationQueues(connection, declared)
         while not self._stop.is_set():
+            if self._topology is not declared:  # changed by `use_topology`
+                declared = self._topology
+                declare_topology(channel, declared)
+                destinations = DestinationQueues(connection, declared)
             # Clear before reading: a wake() during the read is kept for the wait below.
             self._wake.clear()
             try:

@@ -102,6 +102,11 @@ class RoutingIntake(ThreadRole):
                 self.stats.replayed += len(replayed)
         return super().start()
 
+    def use_dispatcher(self, dispatcher: Dispatcher) -> None:
+        """Route the next items with `dispatcher` (a site reload: workers, shifts, limits changed).
+        One reference replaced: the item being stored finishes with the one it started with."""
+        self._dispatcher = dispatcher
+
     def submit(self, item: IntakeItem) -> None:
         if isinstance(item, Violation):
             # One line per violation received, with the id its incident will carry (scripts/chaos.py
