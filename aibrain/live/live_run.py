@@ -44,7 +44,7 @@ from routing.incidents.store import pending_count
 from streams.frame import Frame
 from streams.health import HealthEvent
 from streams.mailbox import LatestFrameSlots
-from streams.source import CameraReader
+from streams.source import CameraReader, SourceSettings
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ class LiveRun:
         that watches the roles (see `apply`)."""
         at, file = datetime.now(UTC), self.site.file
         try:
-            plan = plan_reload(self.site, load_site(file), self.runs_camera)
+            new_site = load_site(file)
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("site reload: %s", problem)
@@ -175,6 +175,7 @@ class LiveRun:
             outcome = ReloadOutcome(at=at, file=str(file), ok=False, problems=[str(p) for p in exc.problems])
         else:
             try:
+                plan = plan_reload(self.site, new_site, self.runs_camera)
                 self.apply(plan)
             except Exception as exc:  # a bug must not end the run: it goes on with what was applied
                 log.exception("site reload of %s failed while being applied", file)
@@ -191,26 +192,17 @@ class LiveRun:
         return outcome
 
     def apply(self, plan: SiteReload) -> None:
-        """Put a reload in place. Each role takes its part where none of its work is half done, and is
-        handed whole new objects, never ones changed under it: the inference loop swaps detector
-        states between two batches, all at once (`InferenceLoop.reconfigure`); the intake routes its
-        next item with the new dispatcher; the relay declares new queues before its next batch. The
-        reader list and the supervisor's watches are replaced here, on the thread that supervises.
-        Unchanged cameras keep their reader, tracker and rules (so their dwell timers) untouched."""
+        """Put a reload in place. Everything new is built first, so a failure there changes nothing;
+        then each role takes its part where none of its work is half done, handed whole new objects,
+        never ones changed under it: the inference loop swaps detector states between two batches,
+        all at once (`InferenceLoop.reconfigure`); the intake routes its next item with the new
+        dispatcher; the relay declares new queues before its next batch. The reader list and the
+        supervisor's watches are replaced here, on the thread that supervises. Unchanged cameras keep
+        their reader, tracker and rules (so their dwell timers) untouched."""
         site = plan.site
-        # Routing first: the first violation of an added camera finds its name and grid known.
         topology, wake = site_topology(site), self.relay.wake if self.relay else None
-        if self.relay is not None and topology != self.loop.topology:
-            self.relay.use_topology(topology)
-        # Attributes of the one ClosedLoop the watcher, the feedback consumer and verification share, each
-        # replaced whole; an escalation under way may read the new chains with the old limits, once.
-        self.loop.limits, self.loop.chains, self.loop.topology = (assemble.due_limits(site), escalation_chains(site),
-                                                                  topology)
-        self.intake.use_dispatcher(assemble.dispatcher(site, self.sessions, wake=wake))
+        dispatcher = assemble.dispatcher(site, self.sessions, wake=wake)
         camera_ids = [camera.id for camera in site.config.cameras if self.runs_camera(camera.id)]
-        self.verification.use(camera_ids, assemble.verification_policy(site))
-        self.pictures.use_cameras(camera_ids)
-
         states: dict[str, CameraDetectorState | None] = {camera_id: None for camera_id in plan.removed}
         states |= {camera.id: assemble.camera_detector_state(site, camera, self.model) for camera in plan.added}
         for camera in plan.detectors_rebuilt:
@@ -219,28 +211,39 @@ class LiveRun:
             rebuilt = assemble.camera_detector_state(site, camera, self.model)
             states[camera.id] = rebuilt if running is None else dataclasses.replace(
                 rebuilt, tracker=running.tracker, frame_size=running.frame_size)
-        self.inference.reconfigure(states)
+        sources = {camera.id: assemble.source_settings(site, camera)
+                   for camera in (*plan.readers_restarted, *plan.added)}
 
+        # Routing first: the first violation of an added camera finds its name and grid known.
+        if self.relay is not None and topology != self.loop.topology:
+            self.relay.use_topology(topology)
+        # Attributes of the one ClosedLoop the watcher, the feedback consumer and verification share, each
+        # replaced whole; an escalation under way may read the new chains with the old limits, once.
+        self.loop.limits, self.loop.chains, self.loop.topology = (assemble.due_limits(site), escalation_chains(site),
+                                                                  topology)
+        self.intake.use_dispatcher(dispatcher)
+        self.verification.use(camera_ids, assemble.verification_policy(site))
+        self.pictures.use_cameras(camera_ids)
+        self.inference.reconfigure(states)
         readers = {reader.settings.camera_id: reader for reader in self.readers}
         for camera_id in plan.removed:
             self.reader_stops.pop(camera_id).set()
             del readers[camera_id]
             self.slots.remove(camera_id)
-        for camera in plan.readers_restarted:
-            self.reader_stops.pop(camera.id).set()
-            readers[camera.id] = self._start_reader(site, camera)
-        for camera in plan.added:
-            self.slots.add(camera.id)
-            readers[camera.id] = self._start_reader(site, camera)
+        for camera_id, source in sources.items():
+            if camera_id in readers:
+                self.reader_stops.pop(camera_id).set()
+            self.slots.add(camera_id)
+            readers[camera_id] = self._start_reader(source)
         self.readers = list(readers.values())
         self.supervisor.watch(self.roles())
         self.site = site
         if not self.readers:
             log.warning("the site file leaves this process no camera to run")
 
-    def _start_reader(self, site: Site, camera: CameraConfig) -> CameraReader:
-        self.reader_stops[camera.id] = stop = threading.Event()
-        reader = CameraReader(assemble.source_settings(site, camera), self.slots, self.camera_health, stop)
+    def _start_reader(self, source: SourceSettings) -> CameraReader:
+        self.reader_stops[source.camera_id] = stop = threading.Event()
+        reader = CameraReader(source, self.slots, self.camera_health, stop)
         reader.start()
         return reader
 

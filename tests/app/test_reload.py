@@ -155,16 +155,23 @@ def test_a_reload_applies_a_zone_change_adds_and_removes_cameras_and_leaves_the_
     image = cv2.imdecode(np.frombuffer(picture.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
     assert image is not None and image.shape[1] <= MAX_WIDTH and image.std() > 10  # the street, not a blank
 
-    write(tmp_path, config)  # cam-c removed, cam-a's zone back on the sky
+    config["cameras"][1]["detect_fps"] = 3
+    write(tmp_path, config)  # cam-c removed, cam-a's zone back on the sky, cam-b read at another rate
     outcome = run.reload()
-    assert outcome.changes == ["cameras removed: cam-c", "zones and rules rebuilt: cam-a",
+    assert outcome.changes == ["cameras removed: cam-c", "readers restarted: cam-b", "zones and rules rebuilt: cam-a",
                                "camera names, locations and zone grids changed"]
     wait_until(lambda: "cam-c" not in run.inference.cameras, 5, "cam-c's detector state dropped")
     assert "cam-c" not in {reader.settings.camera_id for reader in run.readers}
     assert "reader-cam-c" not in run.supervisor.states()
     assert camera_picture(live, "cam-c") is None
     wait_until(lambda: "cam-c" not in read_camera_status(live), 5, "cam-c gone from the camera states")
+    # cam-b: a new reader at the new rate, the old one ended; its detector state (tracks, timers) kept.
+    reader_b = next(r for r in run.readers if r.settings.camera_id == "cam-b")
+    assert reader_b is not readers["cam-b"] and reader_b.settings.detect_fps == 3
+    assert readers["cam-b"].join(10) and reader_b.alive()
     assert run.inference.cameras["cam-b"] is state_b
+    frames_b = run.inference.stats.cameras["cam-b"].frames
+    wait_until(lambda: run.inference.stats.cameras["cam-b"].frames > frames_b + 3, 10, "cam-b's new reader's frames")
 
 
 def test_an_invalid_file_is_refused_and_the_running_configuration_kept(
