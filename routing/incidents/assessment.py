@@ -119,7 +119,8 @@ def fetch_facts(session: Session, start: datetime, end: datetime,
                 grid_ids: Collection[str] | None) -> list[IncidentFacts]:
     """Every incident of the population with its first events, in one query (columns in the order of
     IncidentFacts' fields). Run as Core on the session's connection: plain rows, no ORM loading per row."""
-    return [IncidentFacts(*row) for row in session.connection().execute(_facts_query(start, end, grid_ids))]
+    rows = session.connection().execute(_facts_query(start, end, grid_ids)).all()  # one fetch, not one per row
+    return [IncidentFacts(*row) for row in rows]
 
 
 def _facts_query(start: datetime, end: datetime, grid_ids: Collection[str] | None) -> Select[*tuple[Any, ...]]:
