@@ -28,7 +28,8 @@ def detector_inputs(site: Site, camera: CameraConfig) -> tuple[object, ...]:
     tags = {tag for zone in camera.zones for tag in zone.tags}
     rules = tuple((rule.kind, frozenset(rule.zone_tags), site.resolved_rule(rule).parameters)
                   for rule in site.config.rules if tags & set(rule.zone_tags))
-    return tuple(camera.zones), rules, site.object_filters, site.config.detector.max_frame_gap_s
+    zones = tuple(zone.model_dump(exclude={"grid"}) for zone in camera.zones)  # a zone's grid is routing's
+    return zones, rules, site.object_filters, site.config.detector.max_frame_gap_s
 
 
 def routing_facts(site: Site) -> dict[str, object]:
