@@ -85,31 +85,66 @@ class CameraCard:
         return self.state == "online"
 
 
-@router.get("/cameras", include_in_schema=False)
-def camera_cards(request: Request, user: Reader, bench: Bench) -> Response:
+def scoped_cards(bench: Workbench, user: SignedIn) -> tuple[SiteNames, list[CameraCard]]:
+    """A card for each camera of the site file that the user sees. State and since when come from the
+    camera's health events (as the overview counts them), else from the live run's files."""
     site = site_on_disk(bench.site).site
     cameras = [camera for camera in site.config.cameras if sees_camera(user, site, camera)]
     ids = [camera.id for camera in cameras]
     with bench.sessions() as session:
-        states = latest_camera_states(session, ids)
+        events = latest_camera_states(session, ids)
         incidents = last_incidents(session, user, ids)
     folder = live_folder(site)
     statuses, now = read_camera_status(folder), bench.clock()
     names = SiteNames.of(site)
     cards = []
     for camera in cameras:
-        event, status = states.get(camera.id), statuses.get(camera.id)
-        fresh = status is not None and now - status.updated_at < STATUS_FRESH_FOR
-        state = event.state.value if event is not None else "unknown"
+        event, status = events.get(camera.id), statuses.get(camera.id)
+        live = status if status is not None and now - status.updated_at < STATUS_FRESH_FOR else None
+        state = event.state.value if event else live.state if live else "unknown"
         cards.append(CameraCard(
             id=camera.id, name=camera.name, state=state, state_label=CAMERA_STATE_LABELS.get(state, state),
-            since=event.at if event is not None else None, fps=status.fps if fresh and status else None,
+            since=event.at if event else live.since if live else None, fps=live.fps if live else None,
             picture_url=picture_url(folder, camera.id, status), zones=[zone.name for zone in camera.zones],
             grids=[names.grid(grid_id) for grid_id in sorted(camera_grids(site, camera))],
             last_incident=incidents.get(camera.id)))
+    return names, cards
+
+
+@router.get("/cameras", include_in_schema=False)
+def camera_cards(request: Request, user: Reader, bench: Bench) -> Response:
+    names, cards = scoped_cards(bench, user)
     return bench.page(request, "cameras.html.j2", {
         "user": user, "active": "/cameras", "cards": cards, "names": names, "status_labels": STATUS_LABELS,
-        "online": sum(card.online for card in cards)})
+        "online": sum(card.online for card in cards), "shown_fps": shown_fps})
+
+
+class CameraNow(BaseModel):
+    """What the cameras page refreshes of a card every few seconds, as the page shows it."""
+
+    id: str
+    state: str
+    state_label: str
+    since: str
+    fps: str
+    picture_url: str | None
+
+
+class CamerasNow(BaseModel):
+    cameras: list[CameraNow]
+    online: int
+
+
+@router.get("/api/cameras")
+def cameras_now(user: Reader, bench: Bench) -> CamerasNow:
+    names, cards = scoped_cards(bench, user)
+    return CamerasNow(online=sum(card.online for card in cards), cameras=[
+        CameraNow(id=card.id, state=card.state, state_label=card.state_label, since=names.when(card.since),
+                  fps=shown_fps(card.fps), picture_url=card.picture_url) for card in cards])
+
+
+def shown_fps(fps: float | None) -> str:
+    return "—" if fps is None else f"{fps:.1f}"
 
 
 def last_incidents(session: Session, user: SignedIn, camera_ids: list[str]) -> dict[str, Incident]:

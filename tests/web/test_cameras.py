@@ -72,6 +72,9 @@ def test_cards_show_the_cameras_in_scope_with_picture_and_last_incident(bench: W
         assert cards == ["cam-01"]
         assert "/cameras/cam-01/picture?t=" in page.text
         assert "非机动车" in page.text  # the last incident's kind, in Chinese
+        now = client.get("/api/cameras").json()
+        assert [camera["id"] for camera in now["cameras"]] == ["cam-01"]
+        assert now["cameras"][0]["picture_url"].startswith("/cameras/cam-01/picture?t=")
     with http_client(bench) as client:
         sign_in(client, "centre")
         page = client.get("/cameras")

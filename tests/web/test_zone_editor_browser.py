@@ -41,17 +41,23 @@ def browser() -> Iterator[Any]:
         yield driver
 
 
+def write_statuses(bench: Workbench, fps: tuple[float, float, float]) -> None:
+    """cameras.json as the live run rewrites it every second."""
+    site, now = bench.site, bench.clock()
+    statuses = [CameraStatus(camera_id=camera_id, state=state, fps=rate, updated_at=now, picture_at=now)
+                for (camera_id, state), rate in zip((("cam-01", "online"), ("cam-02", "online"), ("cam-03", "offline")),
+                                                    fps, strict=True)]
+    replace_file(cameras_file(live_dir(site.path(site.config.evidence_dir)), (0, 1)),
+                 CamerasFile(cameras=statuses).model_dump_json().encode())
+
+
 def a_street_of_cameras(bench: Workbench, footage: Path) -> None:
     """Pictures, states, frames/s and incidents as a running `aibrain run` leaves them."""
     site = bench.site
     now = bench.clock()
     for camera_id in ("cam-01", "cam-02"):
         put_live_picture(site, camera_id, footage)
-    statuses = [CameraStatus(camera_id=camera_id, state=state, fps=fps, updated_at=now, picture_at=now)
-                for camera_id, state, fps in (("cam-01", "online", 2.0), ("cam-02", "online", 1.0),
-                                              ("cam-03", "offline", 0.0))]
-    replace_file(cameras_file(live_dir(site.path(site.config.evidence_dir)), (0, 1)),
-                 CamerasFile(cameras=statuses).model_dump_json().encode())
+    write_statuses(bench, (2.0, 1.0, 0.0))
     with bench.sessions() as session, session.begin():
         for camera_id in ("cam-01", "cam-02", "cam-03"):
             store.add_camera_event(session, camera_id, CameraState.ONLINE, now - timedelta(hours=5), "")
@@ -67,11 +73,19 @@ def sign_in(browser: Any, base: str, username: str) -> None:
     browser.find_element("id", "sign-in").click()
 
 
-def click_at(browser: Any, svg: Any, point: tuple[float, float]) -> None:
-    """A real click at `point` (fractions) of the SVG laid over the picture."""
+def at(browser: Any, svg: Any, point: tuple[float, float]) -> ActionChains:
+    """The mouse moved to `point` (fractions) of the SVG laid over the picture."""
     width, height = svg.size["width"], svg.size["height"]
     dx, dy = round((point[0] - 0.5) * width), round((point[1] - 0.5) * height)  # Selenium 4: from the centre
-    ActionChains(browser).move_to_element_with_offset(svg, dx, dy).click().perform()
+    return ActionChains(browser).move_to_element_with_offset(svg, dx, dy)
+
+
+def click_at(browser: Any, svg: Any, point: tuple[float, float]) -> None:
+    at(browser, svg, point).click().perform()
+
+
+def double_click_at(browser: Any, svg: Any, point: tuple[float, float]) -> None:
+    at(browser, svg, point).double_click().perform()
 
 
 def zone_card(browser: Any, index: int) -> Any:
@@ -91,6 +105,15 @@ def test_an_administrator_draws_a_zone_and_it_lands_in_the_site_file(bench: Work
         wait.until(lambda b: b.execute_script(
             "return [...document.querySelectorAll('.camera-picture img')].every(i => i.complete && i.naturalWidth)"))
         browser.save_screenshot(str(artifact("web-cameras.png")))
+        # the page keeps itself current: a camera's first picture and a new rate appear without a reload
+        put_live_picture(bench.site, "cam-03", pialin_street)
+        write_statuses(bench, (3.5, 1.0, 0.0))
+        wait = WebDriverWait(browser, WAIT_S + 5, poll_frequency=0.1)
+        wait.until(lambda b: b.find_element("css selector", '[data-camera="cam-01"] [data-testid=camera-fps]').text
+                   == "3.5")
+        wait.until(lambda b: b.execute_script("const i = document.querySelector('[data-camera=\"cam-03\"] img');"
+                                              "return !!i && i.complete && i.naturalWidth > 0"))
+        wait = WebDriverWait(browser, WAIT_S, poll_frequency=0.05)
 
         browser.find_element("css selector", '[data-camera="cam-01"] [data-testid=edit-zones]').click()
         wait.until(lambda b: b.execute_script("const i = document.getElementById('zone-picture');"
@@ -104,6 +127,16 @@ def test_an_administrator_draws_a_zone_and_it_lands_in_the_site_file(bench: Work
             click_at(browser, svg, point)
         click_at(browser, svg, NEW_ZONE[0])  # the first point again closes it
         wait.until(lambda b: len(b.find_elements("css selector", "#zone-svg polygon")) == 2)
+        # a zone closed by a double-click, then deleted again
+        browser.find_element("id", "new-zone").click()
+        click_at(browser, svg, (0.6, 0.1))
+        click_at(browser, svg, (0.8, 0.1))
+        double_click_at(browser, svg, (0.7, 0.3))
+        wait.until(lambda b: len(b.find_elements("css selector", "#zone-svg polygon")) == 3)
+        assert len(browser.find_elements("css selector", '#zone-svg circle.vertex[data-index="2"]')) == 3
+        browser.find_element("id", "delete-zone").click()
+        wait.until(lambda b: len(b.find_elements("css selector", "#zone-svg polygon")) == 2)
+        click_at(browser, svg, (0.3, 0.3))  # inside the drawn zone: selects it again
         vertex = browser.find_element("css selector", '#zone-svg circle.vertex[data-index="1"][data-vertex="2"]')
         ActionChains(browser).click_and_hold(vertex).move_by_offset(*DRAG_PX).release().perform()
 

@@ -237,7 +237,7 @@
     window.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && drawing) { drawing = null; cursor = null; render(); }
       const typing = event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement;
-      if ((event.key === "Delete" || event.key === "Backspace") && !typing && !drawing && selected >= 0) deleteSelected();
+      if (event.key === "Delete" && !typing && !drawing && selected >= 0) deleteSelected();
     });
     saveButton.addEventListener("click", save);
     window.addEventListener("beforeunload", (event) => { if (dirty) event.preventDefault(); });
