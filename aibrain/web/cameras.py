@@ -222,13 +222,16 @@ def save_zones(request: Request, camera_id: CameraId, body: ZonesSave, user: Cha
                             + "; ".join(f"{problem.field}: {problem.message}" for problem in disk.problems))
         data = disk.site.file.read_bytes()
         if file_version(data) != body.version:
-            return conflict("the site file changed since this editor opened: reload the page (your drawing is lost)")
+            return conflict("the site file changed since this editor opened: reload the page to edit it as it is now")
         try:
             text = replace_zones(data.decode("utf-8"), camera.id, body.zones)
         except SiteEditError as exc:
             return conflict(str(exc))
         saved_at = bench.clock()
-        problems = write_checked(disk.site.file, text)
+        try:
+            problems = write_checked(disk.site.file, text)
+        except OSError as exc:  # a read-only folder, a full disk: nothing was replaced
+            return JSONResponse({"detail": f"the site file cannot be written: {exc.strerror or exc}"}, status_code=500)
     if problems:
         paths = ZonePaths.of(index, camera.id, [zone.name for zone in body.zones])
         return JSONResponse({"problems": [asdict(paths.place(problem)) for problem in problems]}, status_code=422)
