@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,9 +22,12 @@ from aibrain import assemble
 from aibrain.web.overview_figures import day_bounds
 from aibrain.web.workbench import Workbench
 from common.clock import utc_now
+from configs.load import load_site
 from routing.incidents import store
+from routing.incidents.migrate import upgrade_to_head
 from routing.incidents.tables import Incident, IncidentAction
 from streams.health import CameraState
+from tests.web.web_site import WebSiteNames, write_web_site
 from tests.web.workbench_client import add_person, dispatch_incident, http_client, sign_in
 
 A = IncidentAction
@@ -281,3 +285,18 @@ def test_the_stream_sets_the_reconnect_delay(bench: Workbench) -> None:
             opening = [lines.get(timeout=EVENT_WAIT_S) for _ in range(3)]
     assert opening[0] == ": live" and opening[1].startswith("retry: ") and int(opening[1][7:]) > 0
     assert opening[2] == ""
+
+
+def test_hostile_names_reach_the_page_only_escaped(tmp_path: Path, db_url: str, pialin_street: Path) -> None:
+    hostile = "<script>alert(1)</script>"
+    names = WebSiteNames(camera_names=(hostile, "金陵东路口", "贵州路菜场"),
+                         grid_names=(f"{hostile}网格", "第二网格", "第三网格"))
+    upgrade_to_head(db_url)
+    bench = Workbench.build(load_site(write_web_site(tmp_path, db_url, pialin_street, names)))
+    add_person(bench, "centre", "centre", "district")
+    dispatch_incident(bench, "cam-01")
+    with http_client(bench) as client:
+        sign_in(client, "centre")
+        page = client.get("/").text
+        assert hostile not in page and "\\u003cscript\\u003e" in page  # inside the JSON block, escaped
+        assert client.get("/api/overview").json()["markers"][0]["camera_name"] == hostile  # data, for textContent
