@@ -13,6 +13,7 @@ problems.py — a problem names the file, the field path and the camera/zone.
 yaml_file.py — reading a YAML file into data, and pydantic errors into problems.
 expand.py — `${VAR}` and `${VAR:-default}` in config strings.
 file_size.py — caps on the files a site is made of, checked before parsing.
+site_writer.py — one camera's zones written back into the site file's text, every other line kept (ruamel.yaml).
 writable.py — whether a folder the site names can really be written.
 examples/ — the worked example site (site.yaml, grids.geojson) that `scripts/demo.sh` runs.
 """

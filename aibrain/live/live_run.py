@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import signal
+import socket
 import threading
 import time
 import zlib
@@ -26,6 +27,8 @@ from aibrain.live.site_watch import SiteFileWatch
 from aibrain.live.status_server import StatusServer, open_status_server
 from aibrain.live.supervisor import CHECK_EVERY_S, EXIT_ROLE_FAILED, Supervisor
 from aibrain.live.verifier_role import VerificationCoordinator
+from aibrain.web.server import WebRole, announce, bind
+from aibrain.web.workbench import Workbench
 from common.redact import describe, redact_url
 from common.role import ThreadRole
 from configs.load import Site, load_site
@@ -84,6 +87,7 @@ class LiveRun:
     watcher: DeadlineWatcher
     verification: VerificationCoordinator
     pictures: CameraPictures
+    web: WebRole | None = None  # the workbench, when the site has a `web:` section
     supervisor: Supervisor = field(init=False)  # watches every role in `roles()`
 
     def __post_init__(self) -> None:
@@ -91,9 +95,10 @@ class LiveRun:
 
     @classmethod
     def build(cls, site: Site, cameras: list[CameraConfig], stop: threading.Event,
-              shard: tuple[int, int] = (0, 1)) -> LiveRun:
+              shard: tuple[int, int] = (0, 1), web_listener: socket.socket | None = None) -> LiveRun:
         """The roles for `cameras`, wired and not yet started; `shard` names the intake's spool and the
-        workbench's files, so shards on one host keep theirs apart."""
+        workbench's files, so shards on one host keep theirs apart. With `web_listener` (bound by
+        `run_live` before anything starts) the workbench is served too."""
         model = assemble.open_model(site)
         sessions = assemble.sessions(site.database_url())
         loop = assemble.closed_loop(site)
@@ -133,15 +138,18 @@ class LiveRun:
             stop=stop, max_batch=detector.max_batch, max_wait_ms=detector.max_wait_ms,
             evidence_dir=site.path(site.config.evidence_dir), tz=site.config.tz,
             verifier=verifier, on_verdict=verification.on_verdict, on_batch=pictures.offer)
+        web = WebRole(Workbench.build(site, sessions), web_listener, stop) if web_listener else None
         return cls(site=site, stop=stop, shard=shard, model=model, sessions=sessions, loop=loop, slots=slots,
                    readers=readers, reader_stops=reader_stops, camera_health=camera_health, inference=inference,
                    intake=intake, relay=relay, feedback=feedback, watcher=watcher, verification=verification,
-                   pictures=pictures)
+                   pictures=pictures, web=web)
 
     def roles(self) -> list[ThreadRole]:
         """Every role thread of the run, in start order: what takes their output starts before them."""
         brokers = [role for role in (self.relay, self.feedback) if role is not None]
-        return [self.intake, *brokers, self.watcher, self.verification, self.pictures, self.inference, *self.readers]
+        web = [self.web] if self.web is not None else []
+        return [*web, self.intake, *brokers, self.watcher, self.verification, self.pictures, self.inference,
+                *self.readers]
 
     def runs_camera(self, camera_id: str) -> bool:
         return in_shard(camera_id, self.shard)
@@ -280,7 +288,7 @@ class LiveRun:
         self.inference.join(JOIN_TIMEOUT_S)
         self.intake.join(JOIN_TIMEOUT_S)
         self.intake.spool_remaining()
-        for role in (self.pictures, self.verification, self.watcher, self.feedback, self.relay):
+        for role in (self.pictures, self.verification, self.watcher, self.feedback, self.relay, self.web):
             if role is not None:
                 role.join(JOIN_TIMEOUT_S)
         self.log_status()
@@ -305,8 +313,10 @@ def run_live(site: Site, shard: tuple[int, int] = (0, 1)) -> int:
     signal.signal(signal.SIGHUP, site_watch.request)
     # Bound before anything starts: a port in use stops the start here, with the field named.
     status_server = open_status_server(site)
+    web = site.config.web
     try:
-        return run_until_stopped(site, cameras, status_server, stop, shard, site_watch)
+        web_listener = bind(site.file, web.host, web.port) if web is not None else None
+        return run_until_stopped(site, cameras, status_server, stop, shard, site_watch, web_listener)
     finally:
         if status_server is not None:
             status_server.close()
@@ -314,12 +324,14 @@ def run_live(site: Site, shard: tuple[int, int] = (0, 1)) -> int:
 
 def run_until_stopped(site: Site, cameras: list[CameraConfig], status_server: StatusServer | None,
                       stop: threading.Event, shard: tuple[int, int] = (0, 1),
-                      site_watch: SiteFileWatch | None = None) -> int:
+                      site_watch: SiteFileWatch | None = None, web_listener: socket.socket | None = None) -> int:
     upgrade_to_head(site.database_url())
-    run = LiveRun.build(site, cameras, stop, shard)
+    run = LiveRun.build(site, cameras, stop, shard, web_listener)
     if status_server is not None:
         status_server.attach(run)
         log.info("metrics, /healthz and /readyz at http://%s:%d", site.config.metrics_host, status_server.port)
+    if run.web is not None and site.config.web is not None:
+        announce(run.web.bench, site.config.web.host, site.config.web.port)
     run.start()
     code = watch(run, stop, site_watch)
     run.shutdown()

@@ -7,6 +7,17 @@ workbench.py — what every page shares (site, database, organisation, actions, 
 signed_in.py — the session cookie resolved to a user and scope; the CSRF check of state changes.
 login.py — sign-in (throttled, audited, its own CSRF token) and sign-out.
 throttle.py — failed sign-ins per user name and address lock them out for a while.
+scope.py — what a user may see of the incident store, as a query condition.
+overview.py — the overview (指挥大屏): the page, /api/overview and the scope's grids as GeoJSON.
+overview_figures.py — the overview's queries: today's counters, open incidents by grid and as markers, cameras.
+events.py — /events: the live feed as server-sent events, each user's scope only.
+incidents.py — the incident list and detail, and the centre's actions (reassign, extend, false alarm, escalate).
+incident_query.py — the list's filters, whitelisted sorts and capped paging, within the user's scope.
+incident_view.py — how incidents read on the pages: labels, site-time times, names for ids, allowed actions.
+grid_sketch.py — the detail's small map: the grid outline and the camera as server-drawn SVG.
+evidence_pictures.py — evidence JPEGs, only from the incident's stored path and only inside evidence_dir.
+cameras.py — the camera cards, each camera's live picture, the zone editor and its save.
+site_on_disk.py — the site file as it is now (read once per change) and its checked, atomic write-back.
 live_feed.py — one poller of committed changes, fanned out to every listening browser in scope.
 assessment_page.py — assessment (考核): figures per group, a chart by day, the CSV, the monthly report.
 server.py — serving: `aibrain web` in the foreground, or a role of `aibrain run`; the first admin.

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from aibrain.web import assessment_page, cameras, events, evidence, incidents, login, overview
+from aibrain.web import assessment_page, cameras, events, evidence_pictures, incidents, login, overview
 from aibrain.web.signed_in import NotSignedIn
 from aibrain.web.workbench import STATIC_DIR, Workbench
 
@@ -60,4 +60,4 @@ def create_app(bench: Workbench) -> FastAPI:
     return app
 
 
-ROUTE_MODULES = [login, overview, incidents, evidence, events, cameras, assessment_page]
+ROUTE_MODULES = [login, overview, incidents, evidence_pictures, events, cameras, assessment_page]

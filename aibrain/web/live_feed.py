@@ -87,6 +87,13 @@ class LiveFeed:
         finally:
             self._subscriptions.discard(subscription)
 
+    def close(self) -> None:
+        """End every stream (the server is stopping): their browsers reconnect to whoever serves next."""
+        for subscription in list(self._subscriptions):
+            self._subscriptions.discard(subscription)
+            with contextlib.suppress(asyncio.QueueFull):
+                subscription.queue.put_nowait(None)
+
     @property
     def listeners(self) -> int:
         return len(self._subscriptions)

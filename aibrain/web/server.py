@@ -71,12 +71,17 @@ class WebRole(ThreadRole):
         self.bench, self.listener, self._stop = bench, listener, stop
 
     def run(self) -> None:
-        server = uvicorn_server(self.bench)
-        watcher = threading.Thread(target=self._exit_on_stop, args=(server,), name="web-stop", daemon=True)
-        watcher.start()
         # Off the main thread Uvicorn leaves signal handling to the run.
-        asyncio.run(server.serve(sockets=[self.listener]))
+        asyncio.run(self._serve(uvicorn_server(self.bench)))
 
-    def _exit_on_stop(self, server: uvicorn.Server) -> None:
+    async def _serve(self, server: uvicorn.Server) -> None:
+        loop = asyncio.get_running_loop()
+        watcher = threading.Thread(target=self._exit_on_stop, args=(server, loop), name="web-stop", daemon=True)
+        watcher.start()
+        await server.serve(sockets=[self.listener])
+
+    def _exit_on_stop(self, server: uvicorn.Server, loop: asyncio.AbstractEventLoop) -> None:
         self._stop.wait()
+        # Live streams never end by themselves: closed first, so the shutdown does not wait them out.
+        loop.call_soon_threadsafe(self.bench.feed.close)
         server.should_exit = True

@@ -158,6 +158,7 @@ class Incident(Base):
     # both (and the column's lookups alone, as its leading column).
     __table_args__ = (
         Index("ix_incidents_confirmed_at", "confirmed_at"),
+        Index("ix_incidents_created_at", "created_at"),  # assessment periods are by dispatch time
         Index("ix_incidents_camera_id_confirmed_at", "camera_id", "confirmed_at"),
         Index("ix_incidents_status_confirmed_at", "status", "confirmed_at"),
         Index("ix_incidents_grid_id_confirmed_at", "grid_id", "confirmed_at"),

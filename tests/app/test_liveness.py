@@ -239,7 +239,8 @@ def test_live_run_answers_health_restarts_a_killed_role_and_exits_when_it_keeps_
     assert ready == {"ready": True, "database": "ok", "cameras_online": 1, "cameras": {"cam-01": "online"}}
     health = wait_for(answers("/healthz", 200), 10.0, "/healthz 200")
     assert health["status"] == "ok" and health["roles"]["inference"] == "alive"
-    assert set(health["roles"]) == {"routing-intake", "deadline-watcher", "verification", "inference", "reader-cam-01"}
+    assert set(health["roles"]) == {"routing-intake", "deadline-watcher", "verification", "camera-pictures",
+                                   "inference", "reader-cam-01"}
 
     run.send_signal(signal.SIGUSR1)  # the chaos launcher kills the inference thread
     wait_for(lambda: "role inference: restarting (restart 1)" in site.logged(), 10.0, "the restart logged")

@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from starlette.routing import BaseRoute, Mount
 from sqlalchemy import select
+from starlette.routing import BaseRoute, Mount
 
 from aibrain.web.app import create_app
 from aibrain.web.signed_in import SESSION_COOKIE

@@ -50,7 +50,7 @@ def write_web_site(folder: Path, database: str, camera_file: Path, names: WebSit
                      "url": RTSP_URL if index == 2 else str(camera_file),
                      "location": [lon + 0.002, 31.232],
                      "zones": [{"name": names.zone_name, "grid": grid_id, "tags": ["no_parking_non_motor"],
-                                "polygon": ZONE}]}
+                                "polygon": [list(point) for point in ZONE]}]}
                     for index, (grid_id, _name, _street, _community, lon) in enumerate(GRIDS)],
         "rules": [{"kind": "non_motor_parking", "zone_tags": ["no_parking_non_motor"], "dwell_s": 30}],
         "escalation": {"default": ["street-centre"]},

@@ -40,6 +40,7 @@ def upgrade() -> None:
     for column in SINGLE_COLUMN:
         op.drop_index(f"ix_incidents_{column}", table_name="incidents")
     op.create_index("ix_incidents_confirmed_at", "incidents", ["confirmed_at"])
+    op.create_index("ix_incidents_created_at", "incidents", ["created_at"])
     for column in LIST_FILTERS:
         op.create_index(f"ix_incidents_{column}_confirmed_at", "incidents", [column, "confirmed_at"])
     op.create_index("ix_incident_events_action_at", "incident_events", ["action", "at"])
@@ -50,6 +51,7 @@ def downgrade() -> None:
     for column in LIST_FILTERS:
         op.drop_index(f"ix_incidents_{column}_confirmed_at", table_name="incidents")
     op.drop_index("ix_incidents_confirmed_at", table_name="incidents")
+    op.drop_index("ix_incidents_created_at", table_name="incidents")
     for column in SINGLE_COLUMN:
         op.create_index(f"ix_incidents_{column}", "incidents", [column])
     with op.batch_alter_table("incident_events") as batch:
