@@ -31,9 +31,13 @@ CENTRE_ACTIONS = (IncidentAction.REASSIGN, IncidentAction.EXTEND, IncidentAction
                   IncidentAction.ESCALATE)
 
 
-def allowed_actions(incident: Incident) -> frozenset[IncidentAction]:
-    """The centre's actions the incident's status allows."""
-    return frozenset(action for action in CENTRE_ACTIONS if (incident.status, action) in TRANSITIONS)
+WORKER_ACTIONS = (IncidentAction.ACCEPT, IncidentAction.RESOLVE)
+
+
+def allowed_actions(incident: Incident, worker: bool = False) -> frozenset[IncidentAction]:
+    """The actions of the centre (or, for `worker`, of the incident's worker) its status allows."""
+    actions = WORKER_ACTIONS if worker else CENTRE_ACTIONS
+    return frozenset(action for action in actions if (incident.status, action) in TRANSITIONS)
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,13 @@ from aibrain.web.incident_query import PAGE_SIZE, FilterProblem, IncidentFilter,
 from aibrain.web.incident_view import ACTION_LABELS, STATUS_LABELS, SiteNames, allowed_actions
 from aibrain.web.login import client_address
 from aibrain.web.scope import in_scope
-from aibrain.web.signed_in import Actor, Reader, SignedIn
+from aibrain.web.signed_in import Actor, Reader, SignedIn, WorkerActor
 from aibrain.web.workbench import Workbench, workbench
 from routing.access import audit
+from routing.access.roles import Role
 from routing.assign.grids import GeoPoint
 from routing.incidents.interventions import InterventionRefused
-from routing.incidents.lifecycle import TransitionRefused
+from routing.incidents.lifecycle import TransitionRefused, already_done
 from routing.incidents.tables import Incident, IncidentAction, IncidentEvent, IncidentStatus
 
 router = APIRouter()
@@ -41,6 +42,8 @@ DONE: dict[str, str] = {
     IncidentAction.EXTEND: "已延期 Deadline extended.",
     IncidentAction.FALSE_ALARM: "已按误报结案 Closed as a false alarm.",
     IncidentAction.ESCALATE: "已升级 Escalated to the next level.",
+    IncidentAction.ACCEPT: "已接单 Accepted.",
+    IncidentAction.RESOLVE: "已处置 Resolved: the camera will look again to verify.",
 }
 LISTED_STATUSES = [status for status in IncidentStatus if status is not IncidentStatus.DETECTED]
 LIVE_SORTS = (SortKey.CONFIRMED, SortKey.CREATED)
@@ -113,11 +116,13 @@ def detail_page(request: Request, bench: Workbench, user: SignedIn, incident_id:
     grid = site.grids.get(incident.grid_id) if incident.grid_id else None
     sketch: GridSketch | None = grid_sketch(grid.geometry, location) if grid is not None else None
     acts = user.acts_on_incidents
+    own = user.role is Role.WORKER and incident.worker_id == user.worker_id
+    actions = allowed_actions(incident) if acts else allowed_actions(incident, worker=True) if own else frozenset()
     return bench.page(request, "incident.html.j2", {
         "user": user, "active": "/incidents", "incident": incident, "timeline": timeline,
         "names": SiteNames.of(site), "status_labels": STATUS_LABELS, "action_labels": ACTION_LABELS,
         "sketch": sketch, "done": done, "error": error, "failed": failed.value if failed else None,
-        "actions": {action.value for action in allowed_actions(incident)} if acts else set(),
+        "actions": {action.value for action in actions},
         "choices": worker_choices(bench, incident, bench.clock()) if acts else []}, status_code=status_code)
 
 
@@ -172,6 +177,27 @@ def escalate(request: Request, incident_id: IncidentId, user: Actor, bench: Benc
         return f"to {target}: {reason.strip()}"
 
     return act(request, bench, user, incident_id, IncidentAction.ESCALATE, apply)
+
+
+@router.post("/incidents/{incident_id}/accept", include_in_schema=False)
+def accept(request: Request, incident_id: IncidentId, user: WorkerActor, bench: Bench) -> Response:
+    return worker_step(request, bench, user, incident_id, IncidentAction.ACCEPT, None)
+
+
+@router.post("/incidents/{incident_id}/resolve", include_in_schema=False)
+def resolve(request: Request, incident_id: IncidentId, user: WorkerActor, bench: Bench, note: Text = "") -> Response:
+    return worker_step(request, bench, user, incident_id, IncidentAction.RESOLVE, note.strip() or None)
+
+
+def worker_step(request: Request, bench: Workbench, user: SignedIn, incident_id: str, action: IncidentAction,
+                note: str | None) -> Response:
+    """The worker's own accept or resolve, as their feedback message would make it (a repeat changes nothing)."""
+    def apply(session: Session, incident: Incident, at: datetime) -> str:
+        if not already_done(incident.status, action):
+            bench.loop.act(session, incident, action, user.actor, at, note)
+        return note or ""
+
+    return act(request, bench, user, incident_id, action, apply)
 
 
 def act(request: Request, bench: Workbench, user: SignedIn, incident_id: str, action: IncidentAction,

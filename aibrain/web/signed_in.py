@@ -93,6 +93,12 @@ def _acting(user: Annotated[SignedIn, Depends(_csrf_checked)]) -> SignedIn:
     return user
 
 
+def _as_worker(user: Annotated[SignedIn, Depends(_csrf_checked)]) -> SignedIn:
+    if user.role is not Role.WORKER or not user.worker_id:
+        raise HTTPException(403, "only the incident's grid worker accepts and resolves it")
+    return user
+
+
 def _admin(user: Annotated[SignedIn, Depends(_signed_in)]) -> SignedIn:
     if user.role is not Role.ADMIN:
         raise HTTPException(403, "administrators only")
@@ -103,4 +109,5 @@ def _admin(user: Annotated[SignedIn, Depends(_signed_in)]) -> SignedIn:
 Reader = Annotated[SignedIn, Depends(_signed_in)]
 Changer = Annotated[SignedIn, Depends(_csrf_checked)]
 Actor = Annotated[SignedIn, Depends(_acting)]  # a state change on incidents, by a leader, centre or admin
+WorkerActor = Annotated[SignedIn, Depends(_as_worker)]  # a grid worker's accept or resolve of their own incident
 Admin = Annotated[SignedIn, Depends(_admin)]

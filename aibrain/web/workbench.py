@@ -21,6 +21,7 @@ from common.clock import utc_now
 from configs.load import Site
 from configs.schema import WebConfig
 from routing.assign.organisation import Organisation
+from routing.incidents.closed_loop import ClosedLoop
 from routing.incidents.interventions import Interventions
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -42,6 +43,7 @@ class Workbench:
     organisation: Organisation
     settings: WebConfig
     interventions: Interventions
+    loop: ClosedLoop  # a worker's own accept and resolve
     feed: LiveFeed
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     templates: Jinja2Templates = field(default_factory=page_templates)
@@ -53,6 +55,7 @@ class Workbench:
         sessions = sessions or assemble.sessions(site.database_url())
         return cls(site=site, sessions=sessions, organisation=site.organisation(),
                    settings=site.config.web or WebConfig(), interventions=assemble.interventions(site),
+                   loop=assemble.closed_loop(site),
                    feed=LiveFeed(sessions), clock=clock)
 
     def page(self, request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> Any:

@@ -144,9 +144,14 @@ def test_each_user_sees_only_their_scope(bench: Workbench, who: str) -> None:
                 response = client.post(f"/incidents/{other}/{action}", data=form | {"csrf_token": token},
                                        follow_redirects=False)
                 assert response.status_code in (403, 404), (action, response.status_code)
-        if who == "worker":  # a worker acts from the phone app, not the workbench, even on their own incident
+        for other in (i for camera, i in ids.items() if camera != own):  # nobody's step on another's incident
+            for action in ("accept", "resolve"):
+                response = client.post(f"/incidents/{other}/{action}", data={"csrf_token": token},
+                                       follow_redirects=False)
+                assert response.status_code in (403, 404), (action, response.status_code)
+        if who == "worker":  # their own incident: accept and resolve only, never the centre's actions
             page = client.get(f"/incidents/{ids[own]}").text
-            assert 'data-testid="actions"' not in page
+            assert 'id="accept-form"' in page and 'id="reassign-form"' not in page
             response = client.post(f"/incidents/{ids[own]}/false-alarm", data={"reason": "x", "csrf_token": token})
             assert response.status_code == 403
     assert outbox_after(bench, last) == []
@@ -339,3 +344,26 @@ def test_the_list_stays_fast_on_100000_incidents(bench: Workbench) -> None:
             assert f"共 {COUNT_CAP}+ 条" in first  # the count stops at the cap instead of scanning everything
             if who == "leader":
                 assert set(re.findall(r"\((G-0\d)\)</td>", first)) == {"G-02"}
+
+
+def test_a_worker_accepts_and_resolves_their_own_incident_like_their_feedback_would(bench: Workbench) -> None:
+    add_person(bench, "zhangwei", "worker", "grid:G-01", worker_id="w-001")
+    add_person(bench, "centre", "centre", "district")
+    incident_id = dispatch_incident(bench, "cam-01")
+    last = last_outbox_id(bench)
+    with http_client(bench) as client:
+        token = sign_in(client, "centre")
+        refused = client.post(f"/incidents/{incident_id}/accept", data={"csrf_token": token}, follow_redirects=False)
+        assert refused.status_code == 403  # the centre reassigns; only the worker accepts
+    with http_client(bench) as client:
+        token = sign_in(client, "zhangwei")
+        for action, form in (("accept", {}), ("accept", {}), ("resolve", {"note": "已挪走 moved away"})):
+            response = client.post(f"/incidents/{incident_id}/{action}", data=form | {"csrf_token": token},
+                                   follow_redirects=False)
+            assert response.status_code == 303, (action, response.text[:300])
+        page = client.get(f"/incidents/{incident_id}").text
+        assert "已挪走 moved away" in page and 'id="accept-form"' not in page
+    assert incident(bench, incident_id).status is IncidentStatus.RESOLVED
+    trail = [(step.action, step.actor) for step in steps(bench, incident_id)][2:]
+    assert trail == [(IncidentAction.ACCEPT, "user:zhangwei"), (IncidentAction.RESOLVE, "user:zhangwei")]
+    assert [row.routing_key.rsplit(".", 2)[-2:] for row in outbox_after(bench, last)] == [["worker", "w-001"]] * 2
