@@ -7,14 +7,14 @@ import base64
 import csv
 import io
 import time
+from typing import Any
 
 from selenium.webdriver.common.by import By
 
 from aibrain.web.workbench import Workbench
 from routing.incidents.tables import Incident
-from tests.conftest import unavailable
-from tests.helpers.browser import artifact, chromium_missing, headless_chromium
-from tests.web.workbench_client import PASSWORD, add_person, dispatch_incident, http_client, served, sign_in
+from tests.helpers.browser import artifact
+from tests.web.workbench_client import add_person, browser_sign_in, dispatch_incident, http_client, served, sign_in
 
 
 def history(bench: Workbench) -> None:
@@ -77,17 +77,11 @@ def test_a_bad_period_is_refused_with_the_reason(bench: Workbench) -> None:
         assert client.get("/assessment/monthly?month=2026-13").status_code == 422
 
 
-def test_the_monthly_report_prints_to_pdf_in_chromium(bench: Workbench) -> None:
-    reason = chromium_missing()
-    if reason:
-        unavailable("headless Chromium", RuntimeError(reason))
+def test_the_monthly_report_prints_to_pdf_in_chromium(bench: Workbench, browser: Any) -> None:
     add_person(bench, "centre", "centre", "district", display_name="指挥中心")
     history(bench)
-    with served(bench) as base, headless_chromium() as browser:
-        browser.get(base + "/login")
-        browser.find_element(By.ID, "username").send_keys("centre")
-        browser.find_element(By.ID, "password").send_keys(PASSWORD)
-        browser.find_element(By.ID, "sign-in").click()
+    with served(bench) as base:
+        browser_sign_in(browser, base + "/", "centre")
         browser.find_element(By.LINK_TEXT, "考核 Assessment").click()
         assert "考核 Assessment" in browser.title
         assert browser.execute_script("return document.querySelector('#daily-chart canvas') !== null")

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select, text
 
 from aibrain.broker_setup.broker_settings import site_topology
 from aibrain.web.incident_query import COUNT_CAP, PAGE_SIZE
@@ -27,7 +27,14 @@ from routing.access.access_tables import AuditEntry
 from routing.incidents.migrate import upgrade_to_head
 from routing.incidents.tables import Incident, IncidentAction, IncidentEvent, IncidentStatus, OutboxMessage
 from tests.web.web_site import WebSiteNames, write_web_site
-from tests.web.workbench_client import add_person, dispatch_incident, http_client, sign_in
+from tests.web.workbench_client import (
+    add_person,
+    dispatch_incident,
+    http_client,
+    last_outbox_id,
+    sign_in,
+    stored_incident,
+)
 
 ROW = re.compile(r'<tr data-incident="([^"]+)">')
 MORNING = datetime.fromisoformat("2026-11-30T08:00:00+08:00")  # site time (Asia/Shanghai)
@@ -56,23 +63,12 @@ def evidence_dir(bench: Workbench) -> Path:
     return bench.site.path(bench.site.config.evidence_dir)
 
 
-def incident(bench: Workbench, incident_id: str) -> Incident:
-    with bench.sessions() as session:
-        found = session.get(Incident, incident_id)
-        assert found is not None
-        session.expunge(found)
-        return found
-
 
 def outbox_after(bench: Workbench, last_id: int) -> list[OutboxMessage]:
     with bench.sessions() as session:
         rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id > last_id).order_by(OutboxMessage.id))
         return list(rows)
 
-
-def last_outbox_id(bench: Workbench) -> int:
-    with bench.sessions() as session:
-        return session.scalar(select(func.max(OutboxMessage.id))) or 0
 
 
 def steps(bench: Workbench, incident_id: str) -> list[IncidentEvent]:
@@ -155,14 +151,14 @@ def test_each_user_sees_only_their_scope(bench: Workbench, who: str) -> None:
             response = client.post(f"/incidents/{ids[own]}/false-alarm", data={"reason": "x", "csrf_token": token})
             assert response.status_code == 403
     assert outbox_after(bench, last) == []
-    assert {incident(bench, i).status for i in ids.values()} == {IncidentStatus.DISPATCHED}
+    assert {stored_incident(bench, i).status for i in ids.values()} == {IncidentStatus.DISPATCHED}
 
 
 def test_actions_change_state_audit_and_the_workers_queues(bench: Workbench) -> None:
     add_person(bench, "centre", "centre", "district")
     topology = site_topology(bench.site)
     incident_id = dispatch_incident(bench, "cam-01")
-    promised = incident(bench, incident_id).accept_by
+    promised = stored_incident(bench, incident_id).accept_by
     assert promised is not None
     with http_client(bench) as client:
         token = sign_in(client, "centre")
@@ -175,7 +171,7 @@ def test_actions_change_state_audit_and_the_workers_queues(bench: Workbench) -> 
                                follow_redirects=False)
         assert response.status_code == 303
         assert response.headers["location"] == f"/incidents/{incident_id}?done=reassign"
-        assert incident(bench, incident_id).worker_id == "w-002"
+        assert stored_incident(bench, incident_id).worker_id == "w-002"
         sent = outbox_after(bench, last)
         assert [(m.message_type.value, m.routing_key) for m in sent] == [
             ("incident_update", topology.worker_routing_key("w-001")), ("alert", topology.worker_routing_key("w-002"))]
@@ -186,13 +182,13 @@ def test_actions_change_state_audit_and_the_workers_queues(bench: Workbench) -> 
         response = client.post(f"/incidents/{incident_id}/extend",
                                data={"minutes": "45", "reason": "路面施工 roadworks", "csrf_token": token})
         assert response.status_code == 200 and "已延期" in response.text and "路面施工 roadworks" in response.text
-        assert incident(bench, incident_id).accept_by == promised + timedelta(minutes=45)
+        assert stored_incident(bench, incident_id).accept_by == promised + timedelta(minutes=45)
         assert [m.routing_key for m in outbox_after(bench, last)] == [topology.worker_routing_key("w-002")]
 
         last = last_outbox_id(bench)
         response = client.post(f"/incidents/{incident_id}/escalate", data={"reason": "no answer", "csrf_token": token})
         assert response.status_code == 200
-        assert incident(bench, incident_id).escalation_level == 1
+        assert stored_incident(bench, incident_id).escalation_level == 1
         assert [m.routing_key for m in outbox_after(bench, last)] == [topology.escalation_routing_key("street-centre")]
         spent = client.post(f"/incidents/{incident_id}/escalate", data={"reason": "again", "csrf_token": token})
         assert spent.status_code == 422 and "chain is spent" in spent.text
@@ -201,7 +197,7 @@ def test_actions_change_state_audit_and_the_workers_queues(bench: Workbench) -> 
         response = client.post(f"/incidents/{incident_id}/false-alarm",
                                data={"reason": "a parked delivery cart", "csrf_token": token})
         assert response.status_code == 200 and "误报" in response.text
-        assert incident(bench, incident_id).status is IncidentStatus.FALSE_ALARM
+        assert stored_incident(bench, incident_id).status is IncidentStatus.FALSE_ALARM
         assert [m.routing_key for m in outbox_after(bench, last)] == [topology.worker_routing_key("w-002")]
         assert 'data-testid="actions"' not in response.text  # nothing more to do on a closed incident
 
@@ -239,7 +235,7 @@ def test_a_wrong_request_is_refused_with_its_reason_next_to_the_form(bench: Work
             assert response.status_code == 422, (action, form, response.status_code)
             assert says in response.text and 'data-testid="action-error"' in response.text, (action, form)
     assert outbox_after(bench, last) == []
-    assert incident(bench, incident_id).status is IncidentStatus.DISPATCHED
+    assert stored_incident(bench, incident_id).status is IncidentStatus.DISPATCHED
 
 
 def test_an_action_without_the_csrf_token_changes_nothing(bench: Workbench) -> None:
@@ -251,7 +247,7 @@ def test_an_action_without_the_csrf_token_changes_nothing(bench: Workbench) -> N
         for action, form in (("reassign", {"worker_id": "w-002"}), ("false-alarm", {"reason": "forged"})):
             assert client.post(f"/incidents/{incident_id}/{action}", data=form).status_code == 403
     assert outbox_after(bench, last) == [] and len(steps(bench, incident_id)) == before
-    assert incident(bench, incident_id).worker_id == "w-001"
+    assert stored_incident(bench, incident_id).worker_id == "w-001"
 
 
 def test_evidence_is_served_from_the_incident_row_and_only_from_the_evidence_folder(bench: Workbench) -> None:
@@ -363,7 +359,7 @@ def test_a_worker_accepts_and_resolves_their_own_incident_like_their_feedback_wo
             assert response.status_code == 303, (action, response.text[:300])
         page = client.get(f"/incidents/{incident_id}").text
         assert "已挪走 moved away" in page and 'id="accept-form"' not in page
-    assert incident(bench, incident_id).status is IncidentStatus.RESOLVED
+    assert stored_incident(bench, incident_id).status is IncidentStatus.RESOLVED
     trail = [(step.action, step.actor) for step in steps(bench, incident_id)][2:]
     assert trail == [(IncidentAction.ACCEPT, "user:zhangwei"), (IncidentAction.RESOLVE, "user:zhangwei")]
     assert [row.routing_key.rsplit(".", 2)[-2:] for row in outbox_after(bench, last)] == [["worker", "w-001"]] * 2

@@ -6,7 +6,6 @@ valid zone lands in the site YAML with the file's comments kept. Screenshots go 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,25 +19,15 @@ from aibrain.web.workbench import Workbench
 from configs.load import load_site
 from routing.incidents import store
 from streams.health import CameraState
-from tests.conftest import unavailable
-from tests.helpers.browser import artifact, chromium_missing, headless_chromium
+from tests.helpers.browser import artifact
 from tests.web.live_picture import put_live_picture
-from tests.web.workbench_client import PASSWORD, add_person, dispatch_incident, served
+from tests.web.workbench_client import add_person, browser_sign_in, dispatch_incident, served
 
 WAIT_S = 10.0
 COMMENT = "# 黄浦区 cameras — zones are drawn in the workbench; this comment must stay\n"
 NEW_ZONE = [(0.14, 0.16), (0.46, 0.14), (0.48, 0.44), (0.16, 0.46)]  # fractions of the picture
 DRAG_PX = (36, 28)  # the third point dragged this far on screen
 
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    reason = chromium_missing()
-    if reason:
-        unavailable("headless Chromium", RuntimeError(reason))
-    with headless_chromium() as driver:
-        driver.set_window_size(1600, 1000)
-        yield driver
 
 
 def write_statuses(bench: Workbench, fps: tuple[float, float, float]) -> None:
@@ -65,12 +54,6 @@ def a_street_of_cameras(bench: Workbench, footage: Path) -> None:
     dispatch_incident(bench, "cam-01", confirmed_at=now - timedelta(minutes=12))
     dispatch_incident(bench, "cam-02", confirmed_at=now - timedelta(minutes=3))
 
-
-def sign_in(browser: Any, base: str, username: str) -> None:
-    browser.get(base + "/cameras")
-    browser.find_element("id", "username").send_keys(username)
-    browser.find_element("id", "password").send_keys(PASSWORD)
-    browser.find_element("id", "sign-in").click()
 
 
 def at(browser: Any, svg: Any, point: tuple[float, float]) -> ActionChains:
@@ -99,7 +82,7 @@ def test_an_administrator_draws_a_zone_and_it_lands_in_the_site_file(bench: Work
     add_person(bench, "admin1", "admin", "district", display_name="系统管理员")
     a_street_of_cameras(bench, pialin_street)
     with served(bench) as base:
-        sign_in(browser, base, "admin1")
+        browser_sign_in(browser, base + "/cameras", "admin1")
         wait = WebDriverWait(browser, WAIT_S, poll_frequency=0.05)
         wait.until(lambda b: len(b.find_elements("css selector", "[data-testid=camera-card]")) == 3)
         wait.until(lambda b: b.execute_script(

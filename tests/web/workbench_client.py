@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from aibrain import assemble
 from aibrain.web.app import create_app
@@ -20,6 +22,7 @@ from aibrain.web.workbench import Workbench
 from common.clock import utc_now
 from detector.violation import Violation
 from routing.access.accounts import add_user
+from routing.incidents.tables import Incident, OutboxMessage
 from tests.e2e.broker import wait_until
 
 PASSWORD = "correct horse battery"
@@ -45,6 +48,27 @@ def dispatch_incident(bench: Workbench, camera_id: str = "cam-01", confirmed_at:
                           first_seen=at - timedelta(seconds=200), confirmed_at=at, frame_size=(640, 480),
                           snapshot=snapshot)
     return dispatcher.dispatch(violation).incident_id
+
+
+def browser_sign_in(browser: Any, url: str, username: str) -> None:
+    """Open `url` signed out, and sign in on the page it sends the browser to, typing and clicking."""
+    browser.get(url)
+    browser.find_element("id", "username").send_keys(username)
+    browser.find_element("id", "password").send_keys(PASSWORD)
+    browser.find_element("id", "sign-in").click()
+
+
+def stored_incident(bench: Workbench, incident_id: str) -> Incident:
+    with bench.sessions() as session:
+        found = session.get(Incident, incident_id)
+        assert found is not None, incident_id
+        session.expunge(found)
+        return found
+
+
+def last_outbox_id(bench: Workbench) -> int:
+    with bench.sessions() as session:
+        return session.scalar(select(func.max(OutboxMessage.id))) or 0
 
 
 def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
