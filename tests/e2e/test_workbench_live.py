@@ -1,0 +1,289 @@
+"""Issue 10's acceptance, end to end: the workbench served inside a real `aibrain run` (the site's `web:`
+section) on real footage, two file cameras looping the street clip whose sidewalk holds a parked car
+(tests/app/test_reload.py). Signed in with the first administrator's password the run prints, in headless
+Chromium:
+
+- an incident the run makes from the footage reaches the overview's live feed and the incident list
+  without a reload within 2 s, measured from its `created_at` (stamped just before the commit, so the
+  figure is never smaller than commit → screen) to the moment a MutationObserver in the page saw its
+  element, both read off the same machine's wall clock;
+- its detail shows the evidence picture;
+- a zone drawn with real mouse events on the other camera, whose only zone is on the sky, is saved into
+  the site file with the file's comments kept, the running `aibrain run` applies it, and the parked car
+  inside it becomes an incident.
+
+The first incident is set off by the test's own edit of the site file (cam-01's zone moved from the sky
+onto the car), so both pages are open and listening before it happens. Screenshots go to
+.test-artifacts/web-live-overview.png, web-live-incident.png and web-live-zone.png."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.support.ui import Select, WebDriverWait
+from sqlalchemy import select
+
+from aibrain.live.live_files import live_dir, read_reload_outcome
+from configs.load import load_site
+from routing.incidents.database import make_engine, session_factory
+from routing.incidents.tables import Incident
+from tests.conftest import unavailable
+from tests.e2e.broker import wait_until
+from tests.e2e.replay_site import CAR_ZONE, DWELL_S, SKY_ZONE
+from tests.e2e.site import write_grids
+from tests.helpers.browser import artifact, chromium_missing, headless_chromium
+from tests.helpers.live_run import LiveRun
+from tests.helpers.rtsp import free_port
+
+pytestmark = pytest.mark.e2e
+
+LIVE_S = 2.0  # from the commit to the screen, as the issue asks
+START_S = 120.0  # the run loads its model before it prints the password
+INCIDENT_S = 45.0  # a reload (looked for every 2 s), the car tracked, DWELL_S of dwell, the evidence written
+PAGE_S = 15.0
+COMMENT = "# 外滩街道 cameras — zones are drawn in the workbench; this comment must stay\n"
+DRAWN_ZONE = [(0.47, 0.52), (0.97, 0.52), (0.97, 0.90), (0.47, 0.90)]  # around the parked car, inside CAR_ZONE
+PASSWORD_LINE = re.compile(r"first sign-in: user 'admin', password '([^']+)'")
+# Records, per incident, when its element first appeared in the page and when its first live event came.
+WATCH = """
+const selector = arguments[0];
+window.seenAt = {};
+window.heardAt = {};
+const look = () => {
+  for (const node of document.querySelectorAll(selector)) {
+    if (!(node.dataset.incident in window.seenAt)) { window.seenAt[node.dataset.incident] = Date.now(); }
+  }
+};
+look();
+for (const id of Object.keys(window.seenAt)) { window.seenAt[id] = 0; }  // already there: not new
+new MutationObserver(look).observe(document.body, {childList: true, subtree: true});
+window.AIBrainLive.on('incident', (data) => {
+  if (!(data.incident_id in window.heardAt)) { window.heardAt[data.incident_id] = Date.now(); }
+});
+"""
+FEED_ITEM = "#live-feed li"
+LIST_ROW = "#incident-rows tr"
+
+
+def camera(camera_id: str, name: str, clip: Path, location: list[float]) -> dict[str, Any]:
+    return {"id": camera_id, "name": name, "url": str(clip), "loop": True, "detect_fps": 2, "decode": "sampled",
+            "location": location,
+            "zones": [{"name": "sky", "grid": "G-01", "tags": ["no_parking_motor"], "polygon": SKY_ZONE}]}
+
+
+def site_config(folder: Path, clip: Path, model: Path) -> dict[str, Any]:
+    """Two cameras on the street clip, each with its only zone on the sky: no incident until a zone moves."""
+    write_grids(folder / "grids.geojson")
+    return {
+        "database": f"sqlite:///{folder / 'aibrain.db'}", "model": str(model), "grids": "grids.geojson",
+        "evidence_dir": "var/evidence",
+        "web": {"host": "127.0.0.1", "port": free_port()},
+        "workers": [{"id": "w-001", "name": "张伟", "grids": ["G-01"], "shifts": ["Mon-Sun 00:00-24:00"]}],
+        "cameras": [camera("cam-01", "汇丰购物广场东门", clip, [121.472, 31.232]),
+                    camera("cam-02", "汇丰购物广场西门", clip, [121.4725, 31.2325])],
+        "rules": [{"kind": "motor_parking", "zone_tags": ["no_parking_motor"], "dwell_s": DWELL_S}],
+    }
+
+
+def write(file: Path, config: dict[str, Any]) -> None:
+    file.write_text(COMMENT + yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+class Run(LiveRun):
+    """`aibrain run`, with waits that fail with the end of its log."""
+
+    def until(self, condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+        assert self._process is not None
+        process = self._process
+        try:
+            wait_until(lambda: condition() or process.poll() is not None, timeout_s, what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; {self.tail()}") from None
+        assert condition(), f"the run exited waiting for {what}; {self.tail()}"
+
+    def tail(self) -> str:
+        return f"the run's log ends:\n{self.output[-4000:]}"
+
+
+def incidents(database: str) -> list[Incident]:
+    engine = make_engine(database)
+    try:
+        with session_factory(engine)() as session:
+            found = list(session.scalars(select(Incident).order_by(Incident.created_at)))
+            session.expunge_all()
+            return found
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def browsers() -> Iterator[Callable[[], Any]]:
+    """Opens headless Chromiums on demand (one per signed-in person), all closed at the end."""
+    reason = chromium_missing()
+    if reason:
+        unavailable("headless Chromium", RuntimeError(reason))
+    with ExitStack() as stack:
+        def open_one() -> Any:
+            driver = stack.enter_context(headless_chromium())
+            driver.set_window_size(1600, 1000)
+            return driver
+        yield open_one
+
+
+def sign_in(browser: Any, url: str, password: str) -> None:
+    """Open `url` signed out (the sign-in page), type the first administrator's name and password."""
+    browser.get(url)
+    WebDriverWait(browser, PAGE_S).until(lambda b: b.find_elements("id", "username"))
+    browser.find_element("id", "username").send_keys("admin")
+    browser.find_element("id", "password").send_keys(password)
+    browser.find_element("id", "sign-in").click()
+    WebDriverWait(browser, PAGE_S).until(lambda b: b.current_url == url, f"signed in, back on {url}")
+
+
+def watch(browser: Any, selector: str) -> None:
+    """From now on, note when an incident's element matching `selector` appears, and its live event."""
+    browser.execute_script(WATCH, f"{selector}[data-incident]")
+
+
+def shown_after(browser: Any, incident: Incident, selector: str, run: Run) -> tuple[float, float]:
+    """Seconds from the incident's created_at to its live event arriving and to its element on screen."""
+    WebDriverWait(browser, PAGE_S, poll_frequency=0.1).until(
+        lambda b: b.execute_script("return window.seenAt[arguments[0]] || null", incident.id),
+        f"incident {incident.id} in {selector} without a reload; {run.tail()}")
+    seen_ms, heard_ms = browser.execute_script("return [window.seenAt[arguments[0]], window.heardAt[arguments[0]]]",
+                                               incident.id)
+    assert browser.find_elements("css selector", f'{selector}[data-incident="{incident.id}"]')
+    created_ms = incident.created_at.timestamp() * 1000
+    return (heard_ms - created_ms) / 1000, (seen_ms - created_ms) / 1000
+
+
+def at(browser: Any, svg: Any, point: tuple[float, float]) -> ActionChains:
+    """The mouse moved to `point` (fractions) of the SVG laid over the camera's picture."""
+    width, height = svg.size["width"], svg.size["height"]
+    dx, dy = round((point[0] - 0.5) * width), round((point[1] - 0.5) * height)  # Selenium 4: from the centre
+    return ActionChains(browser).move_to_element_with_offset(svg, dx, dy)
+
+
+def draw_zone(browser: Any, base: str) -> None:
+    """On cam-02's zone editor: a new polygon around the parked car, named, tagged, gridded, saved."""
+    browser.get(f"{base}/cameras/cam-02/zones")
+    wait = WebDriverWait(browser, PAGE_S, poll_frequency=0.1)
+    wait.until(lambda b: b.execute_script("const i = document.getElementById('zone-picture');"
+                                          "return !!i && i.complete && i.naturalWidth > 0"), "the camera's picture")
+    wait.until(lambda b: len(b.find_elements("css selector", "#zone-svg polygon")) == 1)
+    svg = browser.find_element("id", "zone-svg")
+    browser.find_element("id", "new-zone").click()
+    for point in (*DRAWN_ZONE, DRAWN_ZONE[0]):  # the first point again closes it
+        at(browser, svg, point).click().perform()
+    wait.until(lambda b: len(b.find_elements("css selector", "#zone-svg polygon")) == 2)
+    card = browser.find_element("css selector", '#zone-list .zone-card[data-index="1"]')
+    name = card.find_element("css selector", 'input[name="name"]')
+    name.clear()
+    name.send_keys("kerb-west")
+    card.find_element("css selector", 'input[name="tags"]').send_keys("no_parking_motor")
+    Select(card.find_element("css selector", 'select[name="grid"]')).select_by_value("G-01")
+    browser.find_element("id", "save-zones").click()
+    wait.until(lambda b: "已保存" in b.find_element("id", "save-state").text
+               or "bad" in (b.find_element("id", "save-state").get_attribute("class") or ""))
+    assert "已保存" in browser.find_element("id", "save-state").text, browser.find_element("id", "zone-list").text
+
+
+def test_an_incident_of_the_live_run_reaches_the_workbench_and_a_drawn_zone_makes_another(
+        tmp_path: Path, pialin_street: Path, yolo_onnx: Path, browsers: Callable[[], Any],
+        record_property: Callable[[str, object], None]) -> None:
+    config = site_config(tmp_path, pialin_street, yolo_onnx)
+    site_file = tmp_path / "site.yaml"
+    write(site_file, config)
+    base = f"http://127.0.0.1:{config['web']['port']}"
+    with Run(site_file) as run:
+        run.until(lambda: PASSWORD_LINE.search(run.output) is not None, START_S, "the first sign-in line")
+        match = PASSWORD_LINE.search(run.output)
+        assert match is not None
+        password = match.group(1)
+        run.until(lambda: "running 2 camera(s)" in run.output, START_S, "the run to start its cameras")
+
+        overview, listing = browsers(), browsers()
+        sign_in(overview, f"{base}/", password)
+        WebDriverWait(overview, PAGE_S).until(
+            lambda b: b.find_element("id", "live-state").get_attribute("data-state") == "live", "the live stream")
+        watch(overview, FEED_ITEM)
+        sign_in(listing, f"{base}/incidents", password)
+        watch(listing, LIST_ROW)
+        assert incidents(config["database"]) == [], "a zone on the sky makes no incident"
+
+        # (a) cam-01's zone moved onto the parked car: the run reloads and, after the dwell, reports it.
+        config["cameras"][0]["zones"] = [{"name": "kerb-east", "grid": "G-01", "tags": ["no_parking_motor"],
+                                          "polygon": CAR_ZONE}]
+        write(site_file, config)
+        run.until(lambda: len(incidents(config["database"])) == 1, INCIDENT_S, "cam-01's parked car as an incident")
+        first = incidents(config["database"])[0]
+        assert (first.camera_id, first.kind, first.zone) == ("cam-01", "motor_parking", "kerb-east")
+        heard_overview, on_overview = shown_after(overview, first, FEED_ITEM, run)
+        heard_list, on_list = shown_after(listing, first, LIST_ROW, run)
+        for figure, value in (("overview_event_s", heard_overview), ("overview_screen_s", on_overview),
+                              ("list_event_s", heard_list), ("list_screen_s", on_list)):
+            record_property(figure, round(value, 3))
+        print(f"created_at → screen: overview {on_overview:.3f} s (event {heard_overview:.3f} s), "
+              f"list {on_list:.3f} s (event {heard_list:.3f} s)")
+        assert 0 < on_overview < LIVE_S and 0 < on_list < LIVE_S, (on_overview, on_list)
+        feed_item = overview.find_element("css selector", f'{FEED_ITEM}[data-incident="{first.id}"]')
+        assert "汇丰购物广场东门" in feed_item.text
+        # The counters and the map follow without a reload (a debounced re-read of /api/overview).
+        WebDriverWait(overview, PAGE_S).until(lambda b: b.find_element("id", "counter-detected").text == "1",
+                                              "the 发现 counter at 1")
+        time.sleep(1.0)  # the map's new marker is drawn (an ECharts animation)
+        assert overview.save_screenshot(str(artifact("web-live-overview.png")))
+
+        # (b) its detail, from the list: the evidence picture the run stored.
+        listing.find_element("css selector", f'{LIST_ROW}[data-incident="{first.id}"] a.incident-link').click()
+        WebDriverWait(listing, PAGE_S).until(lambda b: b.current_url == f"{base}/incidents/{first.id}")
+        WebDriverWait(listing, PAGE_S).until(lambda b: b.execute_script(
+            "const i = document.getElementById('evidence'); return !!i && i.complete && i.naturalWidth > 0"),
+            "the evidence picture")
+        assert listing.find_element("id", "evidence").get_attribute("src") == f"{base}/evidence/{first.id}"
+        assert first.snapshot and Path(first.snapshot).is_file()
+        assert listing.save_screenshot(str(artifact("web-live-incident.png")))
+
+        # (c) a zone drawn on cam-02 (its only zone on the sky) around the same car, saved as admin.
+        listing.get(f"{base}/incidents")
+        watch(listing, LIST_ROW)
+        saved_at = datetime.now().astimezone()
+        draw_zone(overview, base)
+        text = site_file.read_text(encoding="utf-8")
+        assert text.startswith(COMMENT), text[:500]
+        drawn = load_site(site_file).camera("cam-02").zones
+        assert [(zone.name, zone.grid, zone.tags) for zone in drawn] == [
+            ("sky", "G-01", ["no_parking_motor"]), ("kerb-west", "G-01", ["no_parking_motor"])]
+        for point, meant in zip(drawn[1].polygon, DRAWN_ZONE, strict=True):
+            assert point == pytest.approx(meant, abs=0.01), drawn[1].polygon
+        run.until(lambda: "applied: zones and rules rebuilt: cam-02" in run.output, PAGE_S, "the reload applied")
+        outcome = read_reload_outcome(live_dir(tmp_path / "var" / "evidence"))
+        assert outcome is not None and outcome.ok and "zones and rules rebuilt: cam-02" in outcome.changes
+        WebDriverWait(overview, 35).until(lambda b: "已应用" in b.find_element("id", "reload-state").text,
+                                          f"the editor shows the reload applied; {run.tail()}")
+        assert overview.save_screenshot(str(artifact("web-live-zone.png")))
+        run.until(lambda: any(i.camera_id == "cam-02" for i in incidents(config["database"])), INCIDENT_S,
+                  "the parked car inside the drawn zone as an incident")
+        second = next(i for i in incidents(config["database"]) if i.camera_id == "cam-02")
+        assert (second.kind, second.zone) == ("motor_parking", "kerb-west") and second.created_at > saved_at
+        _, second_on_list = shown_after(listing, second, LIST_ROW, run)
+        record_property("list_screen_s_second", round(second_on_list, 3))
+        print(f"drawn zone's incident: created_at → list {second_on_list:.3f} s")
+        assert 0 < second_on_list < LIVE_S
+
+        for browser in (overview, listing):
+            problems = [entry["message"] for entry in browser.get_log("browser")
+                        if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]]
+            assert not problems  # no script error, nothing refused by the CSP
+            browser.get("about:blank")  # closes the live stream before the run stops
+    assert run.returncode == 0, run.output[-4000:]
+    assert len(incidents(config["database"])) == 2
