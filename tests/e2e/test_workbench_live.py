@@ -1,7 +1,8 @@
 """Issue 10's acceptance, end to end: the workbench served inside a real `aibrain run` (the site's `web:`
 section) on real footage, two file cameras looping the street clip whose sidewalk holds a parked car
-(tests/app/test_reload.py). Signed in with the first administrator's password the run prints, in headless
-Chromium:
+(tests/app/test_reload.py). In headless Chromium, the administrator signed in with the first password the
+run prints (the overview, then the zone editor) and a street's centre user added with `aibrain users add`
+(the incident list and detail):
 
 - an incident the run makes from the footage reaches the overview's live feed and the incident list
   without a reload within 2 s, measured from its `created_at` (stamped just before the commit, so the
@@ -19,6 +20,8 @@ onto the car), so both pages are open and listening before it happens. Screensho
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -52,6 +55,7 @@ INCIDENT_S = 45.0  # a reload (looked for every 2 s), the car tracked, DWELL_S o
 PAGE_S = 15.0
 COMMENT = "# 外滩街道 cameras — zones are drawn in the workbench; this comment must stay\n"
 DRAWN_ZONE = [(0.47, 0.52), (0.97, 0.52), (0.97, 0.90), (0.47, 0.90)]  # around the parked car, inside CAR_ZONE
+CENTRE, CENTRE_PASSWORD = "waitan-duty", "a street's duty officer"
 PASSWORD_LINE = re.compile(r"first sign-in: user 'admin', password '([^']+)'")
 # Records, per incident, when its element first appeared in the page and when its first live event came.
 WATCH = """
@@ -139,11 +143,20 @@ def browsers() -> Iterator[Callable[[], Any]]:
         yield open_one
 
 
-def sign_in(browser: Any, url: str, password: str) -> None:
-    """Open `url` signed out (the sign-in page), type the first administrator's name and password."""
+def add_centre_user(site_file: Path) -> None:
+    """A street's command centre, added with `aibrain users add` while the run goes on."""
+    added = subprocess.run([sys.executable, "-m", "aibrain", "users", "add", CENTRE, "--role", "centre",
+                            "--scope", "street:外滩街道", "--name", "外滩街道 值班长", "--password-stdin",
+                            "--config", str(site_file)], input=CENTRE_PASSWORD + "\n", capture_output=True,
+                           text=True, timeout=60)
+    assert added.returncode == 0, added.stdout + added.stderr
+
+
+def sign_in(browser: Any, url: str, username: str, password: str) -> None:
+    """Open `url` signed out (the sign-in page), type the name and password, come back to `url`."""
     browser.get(url)
     WebDriverWait(browser, PAGE_S).until(lambda b: b.find_elements("id", "username"))
-    browser.find_element("id", "username").send_keys("admin")
+    browser.find_element("id", "username").send_keys(username)
     browser.find_element("id", "password").send_keys(password)
     browser.find_element("id", "sign-in").click()
     WebDriverWait(browser, PAGE_S).until(lambda b: b.current_url == url, f"signed in, back on {url}")
@@ -212,11 +225,12 @@ def test_an_incident_of_the_live_run_reaches_the_workbench_and_a_drawn_zone_make
         run.until(lambda: "running 2 camera(s)" in run.output, START_S, "the run to start its cameras")
 
         overview, listing = browsers(), browsers()
-        sign_in(overview, f"{base}/", password)
+        sign_in(overview, f"{base}/", "admin", password)
         WebDriverWait(overview, PAGE_S).until(
             lambda b: b.find_element("id", "live-state").get_attribute("data-state") == "live", "the live stream")
         watch(overview, FEED_ITEM)
-        sign_in(listing, f"{base}/incidents", password)
+        add_centre_user(site_file)
+        sign_in(listing, f"{base}/incidents", CENTRE, CENTRE_PASSWORD)
         watch(listing, LIST_ROW)
         assert incidents(config["database"]) == [], "a zone on the sky makes no incident"
 
