@@ -58,3 +58,5 @@ class LiveRun:
             self._process.send_signal(signal.SIGTERM)
         self._process.wait(timeout=60)
         self._reading.join(10)
+        if self._process.stdout is not None:
+            self._process.stdout.close()
