@@ -9,7 +9,8 @@ the events arrived, and the CPU each side used.
 
 Goal: p99 < 300 ms, 0 events missed; the exit code is 0 when it is met, 2 when the run went through but
 missed it, 1 when the run itself failed. Half the listeners and browsers are a street's centre (their
-lists and events cut to that street's grids), half the district's. The listeners run in a process of
+lists and events cut to that street's grids), half the district's; each user signs in once and their
+listeners share the cookie, as a browser's tabs do. The listeners run in a process of
 their own, the requests and the dispatcher in this one; on a small machine both share its cores with
 the server and PostgreSQL, which inflates the latencies: the CPU figures at the end say by how much.
 """
@@ -64,7 +65,7 @@ GRIDS = STREETS * GRIDS_PER_STREET
 KIND, KIND_LABEL = "non_motor_parking", "非机动车乱停放"
 DISTRICT_USERS = [f"district{index}" for index in range(STREETS)]
 STREET_USERS = [f"street{index}" for index in range(STREETS)]
-SIGN_INS_AT_ONCE = 8  # Argon2 is meant to be slow: 200 at once would only queue in the server's threads
+KEEP_ALIVE_S = 3.0  # under Uvicorn's timeout_keep_alive (5 s)
 EVENT_WAIT_S = 3.0  # after the last commit: the promise is 2 s to the screen, the feed polls every 0.5 s
 
 # The steps after detect and dispatch that leave an incident in each status, and how often it is found
@@ -126,10 +127,9 @@ def write_site(folder: Path, database: str) -> Path:
 
 # --- the history: COPY, as fast as PostgreSQL takes rows ------------------------------------------------------
 
-def history(rng: random.Random, now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """One incident of the last 90 days and its audit rows, each step as the closed loop writes it."""
+def history(rng: random.Random, confirmed: datetime, now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One incident confirmed at `confirmed` and its audit rows, each step as the closed loop writes it."""
     grid = rng.randrange(GRIDS)
-    confirmed = now - timedelta(seconds=rng.uniform(0, 90 * 86400))
     weights = RECENT_WEIGHTS if now - confirmed < timedelta(days=2) else OLDER_WEIGHTS
     status = rng.choices(list(weights), list(weights.values()))[0]
     incident_id, worker, created = str(uuid4()), f"w-{grid:03d}", confirmed + timedelta(seconds=1)
@@ -163,14 +163,16 @@ def history(rng: random.Random, now: datetime) -> tuple[dict[str, Any], list[dic
 
 
 def seed(conninfo: str, count: int) -> dict[str, list[str]]:
-    """`count` incidents with their audit rows, in one transaction; their ids by grid."""
+    """`count` incidents of the last 90 days with their audit rows, in one transaction, oldest first as they
+    arrived (so the table's order follows time, as a real one's does); their ids by grid."""
     rng, now = random.Random(20261201), datetime.now(UTC)
+    ages_s = sorted((rng.uniform(0, 90 * 86400) for _ in range(count)), reverse=True)
     by_grid: dict[str, list[str]] = {grid_id(index): [] for index in range(GRIDS)}
     with psycopg.connect(conninfo) as connection, connection.cursor() as cursor:
         for start in range(0, count, 10_000):
             incidents, events = [], []
-            for _ in range(start, min(count, start + 10_000)):
-                incident, steps = history(rng, now)
+            for age_s in ages_s[start:start + 10_000]:
+                incident, steps = history(rng, now - timedelta(seconds=age_s), now)
                 incidents.append(incident)
                 events += steps
                 by_grid[incident["grid_id"]].append(incident["id"])
@@ -249,17 +251,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def sign_in(client: httpx.AsyncClient, username: str, gate: asyncio.Semaphore) -> None:
-    """The form's CSRF field and cookie, then the password, as a browser posts them."""
-    async with gate:
+async def sign_in(base: str, username: str) -> httpx.Cookies:
+    """The session cookie of `username`, signed in as a browser does: the form's CSRF field and cookie,
+    then the password."""
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         form = (await client.get("/login")).text
         token = re.search(r'name="csrf_token" value="([^"]+)"', form)
         if token is None:
             raise RuntimeError(f"no csrf_token on the sign-in form: {form[:300]}")
         response = await client.post("/login", data={"username": username, "password": PASSWORD,
                                                      "csrf_token": token.group(1)})
-    if response.status_code != 303:
-        raise RuntimeError(f"sign-in of {username} answered {response.status_code}: {response.text[:300]}")
+        if response.status_code != 303:
+            raise RuntimeError(f"sign-in of {username} answered {response.status_code}: {response.text[:300]}")
+        return client.cookies
 
 
 # --- the live listeners, a process of their own ----------------------------------------------------------------
@@ -283,10 +287,9 @@ class ListenerReport:
     cpu_s: float  # the listener process's CPU over the measured window
 
 
-async def listen(base: str, listener: Listener, gate: asyncio.Semaphore, ready: asyncio.Event) -> None:
+async def listen(base: str, listener: Listener, cookies: httpx.Cookies, ready: asyncio.Event) -> None:
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(60, read=None)) as client:
-            await sign_in(client, listener.username, gate)
+        async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=httpx.Timeout(60, read=None)) as client:
             async with client.stream("GET", "/events") as stream:
                 if stream.status_code != 200:
                     raise RuntimeError(f"/events answered {stream.status_code}")
@@ -320,10 +323,12 @@ async def read_events(stream: httpx.Response, listener: Listener, ready: asyncio
 
 
 async def listen_all(base: str, usernames: list[str], ready: ProcessEvent, stop: ProcessEvent) -> ListenerReport:
-    gate = asyncio.Semaphore(SIGN_INS_AT_ONCE)
+    # One sign-in per user, its cookie shared by their listeners like a browser's tabs: 200 Argon2
+    # verifications would only make the wait before the load longer.
+    cookies = {username: await sign_in(base, username) for username in dict.fromkeys(usernames)}
     listeners = [Listener(username, scope_of(username)) for username in usernames]
     readies = [asyncio.Event() for _ in listeners]
-    tasks = [asyncio.create_task(listen(base, listener, gate, each))
+    tasks = [asyncio.create_task(listen(base, listener, cookies[listener.username], each))
              for listener, each in zip(listeners, readies, strict=True)]
     for each in readies:
         await each.wait()
@@ -436,11 +441,12 @@ async def measure(base: str, site_file: Path, by_grid: dict[str, list[str]], ser
     """The measured window: page requests by a district and a street centre user (signed in before it)
     and incidents arriving, then EVENT_WAIT_S for the last ones' events; the CPU each side used in it."""
     rng = random.Random(7)
-    async with httpx.AsyncClient(base_url=base, timeout=10) as district, \
-            httpx.AsyncClient(base_url=base, timeout=10) as street:
-        gate = asyncio.Semaphore(SIGN_INS_AT_ONCE)
-        await sign_in(district, DISTRICT_USERS[0], gate)
-        await sign_in(street, STREET_USERS[0], gate)
+    district_cookies, street_cookies = await sign_in(base, DISTRICT_USERS[0]), await sign_in(base, STREET_USERS[0])
+    # Idle connections closed before Uvicorn's 5 s keep-alive ends them: a request on a connection the
+    # server is closing fails where a browser would quietly retry it.
+    limits = httpx.Limits(keepalive_expiry=KEEP_ALIVE_S)
+    async with httpx.AsyncClient(base_url=base, cookies=district_cookies, timeout=10, limits=limits) as district, \
+            httpx.AsyncClient(base_url=base, cookies=street_cookies, timeout=10, limits=limits) as street:
         browsers = [(district, page_requests(rng, by_grid, None)),
                     (street, page_requests(rng, by_grid, scope_of(STREET_USERS[0])))]
         tally = Tally()
@@ -464,8 +470,9 @@ def run_load(base: str, site_file: Path, by_grid: dict[str, list[str]], server: 
     usernames = [(DISTRICT_USERS + STREET_USERS)[index % (2 * STREETS)] for index in range(args.clients)]
     listeners = context.Process(target=listener_process, args=(base, usernames, ready, stop, results), daemon=True)
     listeners.start()
-    if not ready.wait(600):
-        raise RuntimeError("the live listeners did not connect within 10 minutes")
+    while not ready.wait(1):
+        if not listeners.is_alive():
+            raise RuntimeError(f"the live listeners' process ended (exit code {listeners.exitcode}) before connecting")
     print(f"{args.clients} live listeners connected; loading for {args.duration:.0f} s", flush=True)
     tally, cpu = asyncio.run(measure(base, site_file, by_grid, server, args.duration, args.rate))
     stop.set()
