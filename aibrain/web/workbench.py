@@ -31,7 +31,7 @@ STATIC_DIR = PACKAGE_DIR / "static"
 
 def page_templates() -> Jinja2Templates:
     # Autoescape every template whatever its file name: names and notes come from site files and people.
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True, auto_reload=False,
                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     return Jinja2Templates(env=environment)
 
