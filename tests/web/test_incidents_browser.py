@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -84,8 +85,9 @@ def test_a_centre_user_works_an_incident_in_chromium(bench: Workbench, browser: 
         browser.find_element("id", "username").send_keys("wang")
         browser.find_element("id", "password").send_keys(PASSWORD)
         browser.find_element("id", "sign-in").click()
-        wait_for(browser, lambda page: page.current_url.endswith("/incidents"))
-        assert len(browser.find_elements("css selector", "#incident-rows tr")) == 4
+        # Signed in, back on the list (the sign-in page's own URL ends with next=/incidents: not that one).
+        wait_for(browser, lambda page: urlsplit(page.current_url).path == "/incidents")
+        assert len(wait_for(browser, lambda page: page.find_elements("css selector", "#incident-rows tr"))) == 4
         wait_for(browser, lambda _page: bench.feed.listeners > 0)
 
         incident_id = dispatch_incident(bench, "cam-01", utc_now() - timedelta(seconds=5), snapshot=snapshot)
@@ -132,6 +134,6 @@ def test_a_centre_user_works_an_incident_in_chromium(bench: Workbench, browser: 
         assert routing_keys_after(bench, last) == [topology.worker_routing_key("w-002")]
 
         browser.find_element("css selector", "a.back").click()
-        wait_for(browser, lambda page: page.current_url.endswith("/incidents"))
-        assert "误报" in text_of(browser, row)
+        wait_for(browser, lambda page: urlsplit(page.current_url).path == "/incidents")
+        wait_for(browser, lambda _page: "误报" in text_of(browser, row))
     record_property("screenshots", f"{list_shot} {detail_shot}")
