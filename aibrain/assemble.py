@@ -51,10 +51,15 @@ def open_model(site: Site) -> LoadedModel:
     return LoadedModel(backend, card, weights)
 
 
+def camera_site_rules(site: Site, camera: CameraConfig) -> list[RuleConfig]:
+    """The site rules that apply to one of the camera's zones (by tag)."""
+    camera_tags = {tag for zone in camera.zones for tag in zone.tags}
+    return [rule for rule in site.config.rules if camera_tags & set(rule.zone_tags)]
+
+
 def camera_rules(site: Site, camera: CameraConfig) -> list[Rule]:
     """A fresh (stateful) rule per site rule that applies to one of the camera's zones."""
-    camera_tags = {tag for zone in camera.zones for tag in zone.tags}
-    return [build_rule(site, rule) for rule in site.config.rules if camera_tags & set(rule.zone_tags)]
+    return [build_rule(site, rule) for rule in camera_site_rules(site, camera)]
 
 
 def build_rule(site: Site, rule: RuleConfig) -> Rule:

@@ -25,9 +25,8 @@ def detector_inputs(site: Site, camera: CameraConfig) -> tuple[object, ...]:
     its zones (polygons, tags, allow windows), the site rules that apply to them with their resolved
     parameters, the object filters and the frame gap. Equal inputs, equal behaviour: the running state
     (tracks, dwell timers) is kept."""
-    tags = {tag for zone in camera.zones for tag in zone.tags}
     rules = tuple((rule.kind, frozenset(rule.zone_tags), site.resolved_rule(rule).parameters)
-                  for rule in site.config.rules if tags & set(rule.zone_tags))
+                  for rule in assemble.camera_site_rules(site, camera))
     zones = tuple(zone.model_dump(exclude={"grid"}) for zone in camera.zones)  # a zone's grid is routing's
     return zones, rules, site.object_filters, site.config.detector.max_frame_gap_s
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from routing.access.roles import Role
-from routing.incidents.tables import Base, BigIntId, _str_enum
+from routing.incidents.tables import Base, BigIntId, str_enum
 
 USERNAME_LENGTH = 64
 DISPLAY_NAME_LENGTH = 255
@@ -27,7 +27,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(USERNAME_LENGTH), unique=True)
     display_name: Mapped[str] = mapped_column(String(DISPLAY_NAME_LENGTH))
-    role: Mapped[Role] = mapped_column(_str_enum(Role, "user_role", 16))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "user_role", 16))
     scope: Mapped[str] = mapped_column(String(255))
     worker_id: Mapped[str | None] = mapped_column(String(64))  # the roster's id; the worker role only
     password_hash: Mapped[str] = mapped_column(String(255))

@@ -106,8 +106,9 @@ class MessageType(StrEnum):
     INCIDENT_UPDATE = "incident_update"
 
 
-def _str_enum(enum: type[StrEnum], name: str, length: int = 24) -> Enum:
-    # A VARCHAR holding the value, no CHECK or native type: adding a state needs no ALTER TYPE.
+def str_enum(enum: type[StrEnum], name: str, length: int = 24) -> Enum:
+    """A column type for a StrEnum (routing.access's tables use it too): a VARCHAR holding the value,
+    no CHECK or native type, so adding a state needs no ALTER TYPE."""
     return Enum(enum, name=name, native_enum=False, create_constraint=False, length=length,
                 values_callable=lambda members: [m.value for m in members])
 
@@ -125,7 +126,7 @@ class Incident(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))  # a code of the taxonomy
     kind_label: Mapped[str] = mapped_column(String(64), server_default="")  # its 中文 label when detected
-    status: Mapped[IncidentStatus] = mapped_column(_str_enum(IncidentStatus, "incident_status"))
+    status: Mapped[IncidentStatus] = mapped_column(str_enum(IncidentStatus, "incident_status"))
     camera_id: Mapped[str] = mapped_column(String(64))
     camera_name: Mapped[str] = mapped_column(String(255))
     zone: Mapped[str] = mapped_column(String(64))
@@ -174,9 +175,9 @@ class IncidentEvent(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
-    action: Mapped[IncidentAction] = mapped_column(_str_enum(IncidentAction, "incident_action"))
-    from_status: Mapped[IncidentStatus | None] = mapped_column(_str_enum(IncidentStatus, "incident_status"))
-    to_status: Mapped[IncidentStatus] = mapped_column(_str_enum(IncidentStatus, "incident_status"))
+    action: Mapped[IncidentAction] = mapped_column(str_enum(IncidentAction, "incident_action"))
+    from_status: Mapped[IncidentStatus | None] = mapped_column(str_enum(IncidentStatus, "incident_status"))
+    to_status: Mapped[IncidentStatus] = mapped_column(str_enum(IncidentStatus, "incident_status"))
     actor: Mapped[str] = mapped_column(String(80))  # a worker id, a role, or "user:<username>" from the web
     at: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(Text)
@@ -196,7 +197,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     message_id: Mapped[str] = mapped_column(String(36), unique=True)
-    message_type: Mapped[MessageType] = mapped_column(_str_enum(MessageType, "message_type"),
+    message_type: Mapped[MessageType] = mapped_column(str_enum(MessageType, "message_type"),
                                                       server_default=MessageType.ALERT.value)
     exchange: Mapped[str] = mapped_column(String(255))
     routing_key: Mapped[str] = mapped_column(String(255))
@@ -232,7 +233,7 @@ class CameraEvent(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     camera_id: Mapped[str] = mapped_column(String(64))
-    state: Mapped[CameraState] = mapped_column(_str_enum(CameraState, "camera_state", 16))
+    state: Mapped[CameraState] = mapped_column(str_enum(CameraState, "camera_state", 16))
     at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
