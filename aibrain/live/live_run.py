@@ -138,7 +138,8 @@ class LiveRun:
             stop=stop, max_batch=detector.max_batch, max_wait_ms=detector.max_wait_ms,
             evidence_dir=site.path(site.config.evidence_dir), tz=site.config.tz,
             verifier=verifier, on_verdict=verification.on_verdict, on_batch=pictures.offer)
-        web = WebRole(Workbench.build(site, sessions), web_listener, stop) if web_listener else None
+        web = (WebRole(Workbench.build(site, sessions, after_resolve=verification.kick), web_listener, stop)
+               if web_listener else None)
         return cls(site=site, stop=stop, shard=shard, model=model, sessions=sessions, loop=loop, slots=slots,
                    readers=readers, reader_stops=reader_stops, camera_health=camera_health, inference=inference,
                    intake=intake, relay=relay, feedback=feedback, watcher=watcher, verification=verification,

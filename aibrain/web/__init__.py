@@ -1,6 +1,6 @@
 """The command centre's workbench (`aibrain web`, or inside `aibrain run` with a `web:` section): a
 FastAPI app over the incident store — sign-in, the overview map and live feed, incidents and the
-centre's actions on them — changing incidents only through routing's closed-loop code.
+centre's actions on them, the grid worker's phone app — changing incidents only through routing's closed-loop code.
 
 app.py — the FastAPI application: routes, static files, security headers, anonymous requests.
 workbench.py — what every page shares (site, database, organisation, actions, live feed, templates).
@@ -19,6 +19,13 @@ evidence_pictures.py — evidence JPEGs, only from the incident's stored path an
 cameras.py — the camera cards, each camera's live picture, the zone editor and its save.
 site_on_disk.py — the site file as it is now (read once per change) and its checked, atomic write-back.
 live_feed.py — one poller of committed changes, fanned out to every listening browser in scope.
+phone_pages.py — the grid worker's phone app (/m/): the installable page shell, service worker, web manifest.
+phone_api.py — the phone app's JSON API (/m/api/): the worker's inbox and their actions, each sent once.
+phone_cards.py — how an incident reads in the phone app: the inbox card, deadlines, allowed actions.
+photo_intake.py — workers' photos in: checked, re-encoded as JPEG without EXIF, stored beside the evidence.
+photos.py — workers' photos out: /photos/{id}, only to users whose scope holds the incident.
+worker_record.py — the worker's own record (我的记录): the month's figures and history.
+extension_decisions.py — a leader approves or refuses a worker's request for more time.
 assessment_page.py — assessment (考核): figures per group, a chart by day, the CSV, the monthly report.
 server.py — serving: `aibrain web` in the foreground, or a role of `aibrain run`; the first admin.
 user_commands.py — `aibrain users add|passwd|disable|list`.

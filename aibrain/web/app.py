@@ -12,7 +12,20 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from aibrain.web import assessment_page, cameras, events, evidence_pictures, incidents, login, overview
+from aibrain.web import (
+    assessment_page,
+    cameras,
+    events,
+    evidence_pictures,
+    extension_decisions,
+    incidents,
+    login,
+    overview,
+    phone_api,
+    phone_pages,
+    photos,
+    worker_record,
+)
 from aibrain.web.signed_in import NotSignedIn
 from aibrain.web.workbench import STATIC_DIR, Workbench
 
@@ -22,7 +35,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
                            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 SECURITY_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"}
-API_PREFIXES = ("/api/", "/events")
+API_PREFIXES = ("/api/", "/events", "/m/api/")
 
 
 def create_app(bench: Workbench) -> FastAPI:
@@ -60,4 +73,5 @@ def create_app(bench: Workbench) -> FastAPI:
     return app
 
 
-ROUTE_MODULES = [login, overview, incidents, evidence_pictures, events, cameras, assessment_page]
+ROUTE_MODULES = [login, overview, incidents, extension_decisions, evidence_pictures, photos, events, cameras,
+                 assessment_page, phone_pages, phone_api, worker_record]

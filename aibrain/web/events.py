@@ -19,6 +19,7 @@ from sse_starlette import EventSourceResponse, JSONServerSentEvent, ServerSentEv
 from aibrain.web.live_feed import FeedEvent, LiveFeed
 from aibrain.web.signed_in import Reader, SignedIn
 from aibrain.web.workbench import Workbench, workbench
+from routing.access.roles import Role
 
 router = APIRouter()
 Bench = Annotated[Workbench, Depends(workbench)]
@@ -28,10 +29,12 @@ INCIDENT = "incident"
 
 
 def visible_to(user: SignedIn) -> Callable[[FeedEvent], bool]:
-    """Whether the feed hands an event to `user`: incident steps in their scope, every camera event."""
+    """Whether the feed hands an event to `user`: incident steps in their scope (and, for a worker, the
+    reassignment that took one of theirs away), every camera event."""
 
     def accepts(event: FeedEvent) -> bool:
-        return event.topic != INCIDENT or user.sees(event.grid_id, event.worker_id)
+        return (event.topic != INCIDENT or user.sees(event.grid_id, event.worker_id)
+                or (user.role is Role.WORKER and event.from_worker_id == user.worker_id))
 
     return accepts
 

@@ -217,4 +217,6 @@ def act(request: Request, bench: Workbench, user: SignedIn, incident_id: str, ac
         return detail_page(request, bench, user, incident_id, error=str(refused), failed=action, status_code=409)
     except InterventionRefused as refused:
         return detail_page(request, bench, user, incident_id, error=str(refused), failed=action, status_code=422)
+    if action is IncidentAction.RESOLVE:
+        bench.after_resolve()
     return RedirectResponse(f"/incidents/{quote(incident_id, safe='')}?done={action.value}", status_code=303)

@@ -41,6 +41,7 @@ class FeedEvent:
     data: dict[str, object]
     grid_id: str | None = None
     worker_id: str | None = None
+    from_worker_id: str | None = None  # a reassignment's worker before it: their inbox drops the incident
 
 
 @dataclass(eq=False)  # kept in a set: each one is itself
@@ -134,11 +135,12 @@ class LiveFeed:
 def incident_event(step: IncidentEvent, incident: Incident) -> FeedEvent:
     return FeedEvent(
         topic="incident", id=step.id, at=step.at, grid_id=incident.grid_id, worker_id=incident.worker_id,
+        from_worker_id=step.from_worker_id,
         data={"incident_id": incident.id, "action": step.action.value, "status": incident.status.value,
               "step_status": step.to_status.value, "actor": step.actor, "at": step.at.isoformat(),
               "note": step.note, "kind": incident.kind, "kind_label": incident.kind_label,
               "camera_id": incident.camera_id, "camera_name": incident.camera_name, "zone": incident.zone,
-              "grid_id": incident.grid_id, "worker_id": incident.worker_id})
+              "grid_id": incident.grid_id, "worker_id": incident.worker_id, "from_worker_id": step.from_worker_id})
 
 
 def camera_event(row: CameraEvent) -> FeedEvent:

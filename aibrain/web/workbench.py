@@ -22,6 +22,8 @@ from configs.load import Site
 from configs.schema import WebConfig
 from routing.assign.organisation import Organisation
 from routing.incidents.closed_loop import ClosedLoop
+from routing.incidents.extension_requests import ExtensionRequests
+from routing.incidents.field_work import FieldWork
 from routing.incidents.interventions import Interventions
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -44,19 +46,25 @@ class Workbench:
     settings: WebConfig
     interventions: Interventions
     loop: ClosedLoop  # a worker's own accept and resolve
+    field_work: FieldWork  # the phone app's actions: accept, resolve with photos, false alarm
+    extension_requests: ExtensionRequests  # asked by a worker, approved or refused by a leader
     feed: LiveFeed
+    # Called after a resolve commits: inside `aibrain run`, the camera looks again at once (else it
+    # finds the incident on its next round).
+    after_resolve: Callable[[], None] = lambda: None
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     templates: Jinja2Templates = field(default_factory=page_templates)
     clock: Callable[[], datetime] = utc_now
 
     @classmethod
     def build(cls, site: Site, sessions: sessionmaker[Session] | None = None,
-              clock: Callable[[], datetime] = utc_now) -> Workbench:
+              clock: Callable[[], datetime] = utc_now, after_resolve: Callable[[], None] = lambda: None) -> Workbench:
         sessions = sessions or assemble.sessions(site.database_url())
+        loop, interventions = assemble.closed_loop(site), assemble.interventions(site)
         return cls(site=site, sessions=sessions, organisation=site.organisation(),
-                   settings=site.config.web or WebConfig(), interventions=assemble.interventions(site),
-                   loop=assemble.closed_loop(site),
-                   feed=LiveFeed(sessions), clock=clock)
+                   settings=site.config.web or WebConfig(), interventions=interventions, loop=loop,
+                   field_work=FieldWork(loop), extension_requests=ExtensionRequests(loop, interventions),
+                   feed=LiveFeed(sessions), after_resolve=after_resolve, clock=clock)
 
     def page(self, request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> Any:
         return self.templates.TemplateResponse(request, template, context, status_code=status_code)

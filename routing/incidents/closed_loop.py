@@ -76,7 +76,8 @@ class ClosedLoop:
         incident.status = next_status(before, Action.REASSIGN)
         incident.worker_id = worker_id
         incident.accept_due, incident.resolve_due = self.limits.due(incident.kind, at)
-        store.add_transition(session, incident.id, Action.REASSIGN, before, incident.status, actor, at, note)
+        store.add_transition(session, incident.id, Action.REASSIGN, before, incident.status, actor, at, note,
+                             from_worker_id=previous)
         self._announce(session, incident, Action.REASSIGN, before, actor, at, note, escalated_to=None,
                        routing_key=self.topology.routing_key(previous))
         return incident.status

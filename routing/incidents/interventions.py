@@ -56,16 +56,14 @@ class Interventions:
         if worker.id == incident.worker_id:
             raise InterventionRefused(f"incident {incident.id} is assigned to {worker.id} already")
         step = f"from {incident.worker_id or 'the fallback queue'} to {worker.id} ({worker.name})"
-        said = _note(note, "a reassignment")
+        said = note_text(note, "a reassignment")
         self._loop.reassign(session, incident, worker.id, actor, at, f"{step}: {said}" if said else step)
         queue_alert(session, self._loop.topology, self._alerts.build(incident, self._new_id(), worker), at)
 
     def extend(self, session: Session, incident: Incident, minutes: float, reason: str, actor: str,
                at: datetime) -> None:
-        if not 0 < minutes <= MAX_EXTENSION.total_seconds() / 60:  # NaN fails too
-            raise InterventionRefused(f"an extension must be more than 0 and at most {MAX_EXTENSION.days} days, "
-                                      f"not {minutes:g} minutes")
-        reason = _reason(reason, "an extension")
+        check_minutes(minutes)
+        reason = reason_text(reason, "an extension")
         which, deadline = deadline_in_force(incident)
         if deadline is None:
             raise InterventionRefused(f"incident {incident.id} has no {which} deadline to extend")
@@ -76,11 +74,11 @@ class Interventions:
         self._loop.extend(session, incident, by, actor, at, note)
 
     def false_alarm(self, session: Session, incident: Incident, reason: str, actor: str, at: datetime) -> None:
-        self._loop.act(session, incident, IncidentAction.FALSE_ALARM, actor, at, _reason(reason, "a false alarm"))
+        self._loop.act(session, incident, IncidentAction.FALSE_ALARM, actor, at, reason_text(reason, "a false alarm"))
 
     def escalate(self, session: Session, incident: Incident, reason: str, actor: str, at: datetime) -> str | None:
         """The target told; None (nothing done) once the grid's chain is spent."""
-        return self._loop.escalate(session, incident, _reason(reason, "an escalation"), at, actor)
+        return self._loop.escalate(session, incident, reason_text(reason, "an escalation"), at, actor)
 
     def _worker(self, worker_id: str) -> Worker:
         worker = self._workers.get(worker_id)
@@ -89,17 +87,25 @@ class Interventions:
         return worker
 
 
-def _note(text: str | None, what: str) -> str | None:
-    """The text trimmed, None when blank; refused when longer than NOTE_MAX."""
+def check_minutes(minutes: float) -> float:
+    """`minutes` when it is a length an extension may have (a request's too); refused otherwise."""
+    if not 0 < minutes <= MAX_EXTENSION.total_seconds() / 60:  # NaN fails too
+        raise InterventionRefused(f"an extension must be more than 0 and at most {MAX_EXTENSION.days} days, "
+                                  f"not {minutes:g} minutes")
+    return minutes
+
+
+def note_text(text: str | None, what: str) -> str | None:
+    """The text trimmed, None when blank; refused when longer than NOTE_MAX (the worker's app uses it too)."""
     text = (text or "").strip()
     if len(text) > NOTE_MAX:
         raise InterventionRefused(f"the reason for {what} may have at most {NOTE_MAX} characters, not {len(text)}")
     return text or None
 
 
-def _reason(reason: str, what: str) -> str:
+def reason_text(reason: str | None, what: str) -> str:
     """The reason, trimmed; refused when blank, since the audit must say why."""
-    said = _note(reason, what)
+    said = note_text(reason, what)
     if said is None:
         raise InterventionRefused(f"{what} needs a reason")
     return said

@@ -10,7 +10,8 @@ Status, Action = IncidentStatus, IncidentAction
 # one commit (see routing.incidents.dispatch). Escalation keeps the status: it tells the next level.
 # The command centre's actions: an extension keeps the status; a reassignment too, but an accepted
 # incident goes back to dispatched, since the new worker has accepted nothing yet; a false alarm
-# ends the incident from anywhere short of verified.
+# ends the incident from anywhere short of verified. A worker's request for more time, and its refusal,
+# keep the status of an open incident.
 TRANSITIONS: dict[tuple[IncidentStatus | None, IncidentAction], IncidentStatus] = {
     (None, Action.DETECT): Status.DETECTED,
     (Status.DETECTED, Action.DISPATCH): Status.DISPATCHED,
@@ -38,6 +39,8 @@ TRANSITIONS: dict[tuple[IncidentStatus | None, IncidentAction], IncidentStatus] 
     (Status.REOPENED, Action.FALSE_ALARM): Status.FALSE_ALARM,
     (Status.RESOLVED, Action.FALSE_ALARM): Status.FALSE_ALARM,
     (Status.VERIFICATION_PENDING, Action.FALSE_ALARM): Status.FALSE_ALARM,
+    **{(status, action): status for status in (Status.DISPATCHED, Status.ACCEPTED, Status.REOPENED)
+       for action in (Action.REQUEST_EXTENSION, Action.REFUSE_EXTENSION)},
 }
 
 # Statuses in which a person still owes an action: they have due times and can escalate.

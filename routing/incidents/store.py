@@ -30,10 +30,12 @@ def add_incident(session: Session, incident: Incident) -> Incident:
 
 
 def add_transition(session: Session, incident_id: str, action: IncidentAction, from_status: IncidentStatus | None,
-                   to_status: IncidentStatus, actor: str, at: datetime, note: str | None = None) -> None:
-    """Record one step of an incident (the audit trail): what was done, by whom, when, from, to."""
+                   to_status: IncidentStatus, actor: str, at: datetime, note: str | None = None,
+                   from_worker_id: str | None = None) -> None:
+    """Record one step of an incident (the audit trail): what was done, by whom, when, from, to
+    (`from_worker_id`: a reassignment's worker before it)."""
     session.add(IncidentEvent(incident_id=incident_id, action=action, from_status=from_status,
-                              to_status=to_status, actor=actor, at=at, note=note))
+                              to_status=to_status, actor=actor, at=at, note=note, from_worker_id=from_worker_id))
 
 
 def add_outbox_message(session: Session, message_id: str, exchange: str, routing_key: str, body: str,

@@ -97,6 +97,10 @@ class IncidentAction(StrEnum):
     REASSIGN = "reassign"
     EXTEND = "extend"
     FALSE_ALARM = "false_alarm"
+    # A grid worker asks for more time (延期申请); a leader approves it (an EXTEND by the approver) or
+    # refuses it. Both keep the status (routing.incidents.extension_requests).
+    REQUEST_EXTENSION = "request_extension"
+    REFUSE_EXTENSION = "refuse_extension"
 
 
 class MessageType(StrEnum):
@@ -181,6 +185,9 @@ class IncidentEvent(Base):
     actor: Mapped[str] = mapped_column(String(80))  # a worker id, a role, or "user:<username>" from the web
     at: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(Text)
+    # A reassignment's worker before it: their phone is told the incident left them, and an action they
+    # queued offline is refused as "reassigned" rather than "not found".
+    from_worker_id: Mapped[str | None] = mapped_column(String(64))
 
     # Assessment counts actions (reopened, extended, false alarms...) over a period.
     __table_args__ = (Index("ix_incident_events_action_at", "action", "at"),)

@@ -32,8 +32,15 @@ def chromium_missing() -> str | None:
     return None
 
 
+# A grid worker's phone: a 360x640 screen (CSS pixels) of an Android phone, touch events on.
+PHONE_METRICS = {"width": 360, "height": 640, "pixelRatio": 2.0, "touch": True, "mobile": True}
+PHONE_USER_AGENT = ("Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+                    "Chrome/120.0.0.0 Mobile Safari/537.36")
+
+
 @contextmanager
-def headless_chromium() -> Iterator:  # selenium.webdriver.Chrome
+def headless_chromium(phone: bool = False) -> Iterator:  # selenium.webdriver.Chrome
+    """A fresh profile each time; with `phone`, Chrome's mobile emulation of a 360x640 phone."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -42,6 +49,9 @@ def headless_chromium() -> Iterator:  # selenium.webdriver.Chrome
         options.binary_location = CHROMIUM
         for flag in (*FLAGS, f"--user-data-dir={profile}"):
             options.add_argument(flag)
+        if phone:
+            options.add_experimental_option("mobileEmulation", {"deviceMetrics": PHONE_METRICS,
+                                                                "userAgent": PHONE_USER_AGENT})
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)  # no driver download
         try:
             yield driver

@@ -11,12 +11,13 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import StatementError
 
 import routing.access.access_tables  # noqa: F401 - its tables join Base.metadata
+import routing.incidents.field_tables  # noqa: F401 - its tables join Base.metadata
 from routing.incidents.database import make_engine, session_factory
 from routing.incidents.migrate import alembic_config, upgrade_to_head
 from routing.incidents.tables import Base, Incident, IncidentEvent, IncidentStatus
 
 TABLES = {"incidents", "incident_events", "outbox_messages", "camera_events", "processed_messages",
-          "users", "web_sessions", "audit_log", "alembic_version"}
+          "users", "web_sessions", "audit_log", "incident_photos", "extension_requests", "alembic_version"}
 
 
 def test_upgrade_creates_the_tables_and_matches_the_models(db_url: str) -> None:
@@ -26,7 +27,7 @@ def test_upgrade_creates_the_tables_and_matches_the_models(db_url: str) -> None:
     try:
         with engine.connect() as connection:
             assert set(inspect(connection).get_table_names()) == TABLES
-            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0005"
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0006"
             indexes = {i["name"] for i in inspect(connection).get_indexes("outbox_messages")}
             assert "ix_outbox_messages_unsent" in indexes
             # What `alembic check` does: autogenerate finds nothing between models and database.

@@ -8,6 +8,7 @@ from __future__ import annotations
 from alembic import context
 
 import routing.access.access_tables  # noqa: F401, I001 - its tables join Base.metadata
+import routing.incidents.field_tables  # noqa: F401, I001 - its tables join Base.metadata
 from routing.incidents.database import make_engine
 from routing.incidents.tables import Base
 

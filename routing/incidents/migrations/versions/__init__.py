@@ -5,4 +5,5 @@
 0003_kinds_as_data.py — kinds as data: an incident keeps its kind's 中文 label.
 0004_centre_actions.py — the command centre's actions: promised deadlines, web actors, incident-list indexes.
 0005_access.py — the workbench's users, their web sessions, the audit log.
+0006_field_work.py — workers' photos and requests for more time; the worker a reassignment took an incident from.
 """
