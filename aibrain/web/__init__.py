@@ -3,6 +3,7 @@ FastAPI app over the incident store — sign-in, the overview map and live feed,
 centre's actions on them, the grid worker's phone app — changing incidents only through routing's closed-loop code.
 
 app.py — the FastAPI application: routes, static files, security headers, anonymous requests.
+body_limit.py — request bodies capped before anything reads them (uploads spool to disk).
 workbench.py — what every page shares (site, database, organisation, actions, live feed, templates).
 signed_in.py — the session cookie resolved to a user and scope; the CSRF check of state changes.
 login.py — sign-in (throttled, audited, its own CSRF token) and sign-out.

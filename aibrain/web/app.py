@@ -26,6 +26,7 @@ from aibrain.web import (
     photos,
     worker_record,
 )
+from aibrain.web.body_limit import BodyLimit
 from aibrain.web.signed_in import NotSignedIn
 from aibrain.web.workbench import STATIC_DIR, Workbench
 
@@ -51,6 +52,7 @@ def create_app(bench: Workbench) -> FastAPI:
 
     app = FastAPI(title="AI Brain workbench", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.workbench = bench
+    app.add_middleware(BodyLimit)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in ROUTE_MODULES:
         app.include_router(module.router)
