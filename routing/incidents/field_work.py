@@ -43,12 +43,21 @@ FALSE_ALARM_LABELS: dict[FalseAlarmReason, str] = {
 }
 
 
+def false_alarm_reason(reason: str) -> FalseAlarmReason:
+    """`reason` as a FalseAlarmReason (a form sends its code); refused when it is none of them."""
+    try:
+        return FalseAlarmReason(reason)
+    except ValueError:
+        codes = ", ".join(FalseAlarmReason)
+        raise InterventionRefused(f"no reason {reason!r} for a false alarm: one of {codes}") from None
+
+
 class ReassignedAway(ValueError):
     """The incident was this worker's and has been handed to another since: the action no longer applies."""
 
     def __init__(self, incident_id: str, at: datetime) -> None:
         super().__init__(f"incident {incident_id} was reassigned to another worker at {at.isoformat()}")
-        self.at = at
+        self.incident_id, self.at = incident_id, at
 
 
 @dataclass(frozen=True)
@@ -134,9 +143,11 @@ class FieldWork:
                                       height=photo.height, sha256=photo.sha256))
         return True
 
-    def false_alarm(self, session: Session, incident: Incident, actor: str, at: datetime, reason: FalseAlarmReason,
-                    text: str | None) -> None:
-        """Close as a false alarm; the note keeps the reason's label and the worker's words."""
+    def false_alarm(self, session: Session, incident: Incident, actor: str, at: datetime,
+                    reason: FalseAlarmReason | str, text: str | None) -> None:
+        """Close as a false alarm; the note keeps the reason's label and the worker's words. `reason` may be
+        the form's code (refused when it is none)."""
+        reason = false_alarm_reason(reason)
         what = "a false alarm"
         said = reason_text(text, what) if reason is FalseAlarmReason.OTHER else note_text(text, what)
         label = f"{FALSE_ALARM_LABELS[reason]} ({reason.value})"
