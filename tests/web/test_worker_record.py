@@ -8,8 +8,10 @@ import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from aibrain.web import worker_record
 from aibrain.web.workbench import Workbench
 from common.clock import utc_now
 from routing.incidents.tables import Incident, IncidentAction
@@ -158,3 +160,15 @@ def test_only_a_signed_in_worker_has_a_record(bench: Workbench) -> None:
         sign_in(client, "leader")
         refused = client.get("/m/api/record")
     assert refused.status_code == 403 and refused.json()["code"] == "not_worker"
+
+
+def test_the_history_is_capped_but_the_figures_count_every_incident(bench: Workbench,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker_record, "HISTORY_LIMIT", 2)
+    newest_last = [dispatch_incident(bench, "cam-01") for _ in range(3)]
+    add_person(bench, "zhangwei", "worker", "grid:G-01", worker_id="w-001")
+    with http_client(bench) as client:
+        sign_in(client, "zhangwei")
+        body = record(client)
+    assert [entry["id"] for entry in body["history"]] == newest_last[:0:-1]
+    assert body["figures"]["open"] == 3
