@@ -122,7 +122,8 @@ def worker_record(bench: Bench, user: Reader,
                                         f"(the month parameter must be a month written YYYY-MM)")
     start, end = span
     with bench.sessions() as session:
-        assessment = assess(session, start, end, GroupBy.WORKER, bench.organisation, None, now, tz)
+        assessment = assess(session, start, end, GroupBy.WORKER, bench.organisation, None, now, tz,
+                            worker_id=user.worker_id)
         history = worker_history(session, user.worker_id, start, end, HISTORY_LIMIT)
         open_now = open_count(session, user.worker_id, start, end)
     row = next((row for row in assessment.rows if row.key == f"worker:{user.worker_id}"), None)

@@ -79,10 +79,11 @@ class Assessment:
 
 def assess(session: Session, start: datetime, end: datetime, group_by: GroupBy, organisation: Organisation,
            grid_ids: Collection[str] | None, now: datetime, tz: ZoneInfo,
-           worker_names: Mapping[str, str] | None = None) -> Assessment:
+           worker_names: Mapping[str, str] | None = None, worker_id: str | None = None) -> Assessment:
     """The assessment of incidents dispatched in [start, end) in `grid_ids` (None: everywhere), as of `now`.
 
-    `worker_names` (worker id -> name, e.g. from the roster) labels worker rows "name (id)".
+    `worker_names` (worker id -> name, e.g. from the roster) labels worker rows "name (id)". `worker_id`
+    narrows the population to one worker's incidents (their own record), so only those are fetched.
 
     >>> assess(session, start, end, GroupBy.STREET, site.organisation(), None, utc_now(),
     ...        ZoneInfo("Asia/Shanghai")).total.resolved_on_time_rate  # doctest: +SKIP
@@ -97,7 +98,7 @@ def assess(session: Session, start: datetime, end: datetime, group_by: GroupBy, 
     groups: defaultdict[tuple[str, str], Tally] = defaultdict(Tally)
     days: dict[str, Counter[date]] = {name: Counter() for name in ("incidents", "false_alarms",
                                                                    "resolved_on_time", "verified")}
-    for facts in fetch_facts(session, start, end, grid_ids):
+    for facts in fetch_facts(session, start, end, grid_ids, worker_id):
         accepted_in_time = resolved_in_time = None
         if facts.valid:
             accepted_in_time = on_time(facts.responded_at, facts.accept_by, now)
@@ -116,19 +117,23 @@ def assess(session: Session, start: datetime, end: datetime, group_by: GroupBy, 
 
 
 def fetch_facts(session: Session, start: datetime, end: datetime,
-                grid_ids: Collection[str] | None) -> list[IncidentFacts]:
+                grid_ids: Collection[str] | None, worker_id: str | None = None) -> list[IncidentFacts]:
     """Every incident of the population with its first events, in one query (columns in the order of
     IncidentFacts' fields). Run as Core on the session's connection: plain rows, no ORM loading per row."""
-    rows = session.connection().execute(_facts_query(start, end, grid_ids)).all()  # one fetch, not one per row
+    query = _facts_query(start, end, grid_ids, worker_id)
+    rows = session.connection().execute(query).all()  # one fetch, not one per row
     return [IncidentFacts(*row) for row in rows]
 
 
-def _facts_query(start: datetime, end: datetime, grid_ids: Collection[str] | None) -> Select[*tuple[Any, ...]]:
+def _facts_query(start: datetime, end: datetime, grid_ids: Collection[str] | None,
+                 worker_id: str | None) -> Select[*tuple[Any, ...]]:
     """The period's incidents, each joined to its counted events (by the events' incident index) and grouped back
     to one row: the first time of each action, and whether it was ever reopened or extended."""
     population: list[ColumnElement[bool]] = [Incident.created_at >= start, Incident.created_at < end]
     if grid_ids is not None:
         population.append(Incident.grid_id.in_(sorted(grid_ids)))
+    if worker_id is not None:
+        population.append(Incident.worker_id == worker_id)
     action, at = IncidentEvent.action, IncidentEvent.at
     counted = (IncidentAction.ACCEPT, IncidentAction.RESOLVE, IncidentAction.REOPEN, IncidentAction.EXTEND)
     return (select(Incident.grid_id, Incident.worker_id, Incident.kind, Incident.kind_label, Incident.status,
