@@ -1,31 +1,51 @@
 """Requests for more time (延期申请): a grid worker asks from the street, a leader or the command centre
 approves (the deadline moves, as the centre's own extension does, with the approver as actor) or
 refuses. Each step is an audit row of the incident and an update to the worker's queue, inside the
-caller's transaction; one request at a time is pending per incident."""
+caller's transaction; one request at a time waits per incident. A reassignment lets the one waiting
+lapse: the new worker asks for themselves, and nobody grants the old one's time to them."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, select
 from sqlalchemy.orm import Session
 
 from routing.incidents.closed_loop import ClosedLoop
 from routing.incidents.field_tables import ExtensionRequest, RequestStatus
 from routing.incidents.interventions import (
+    NOTE_MAX,
     InterventionRefused,
     Interventions,
     check_minutes,
     note_text,
     reason_text,
 )
-from routing.incidents.lifecycle import next_status
-from routing.incidents.tables import Incident, IncidentAction
+from routing.incidents.lifecycle import OPEN_STATUSES, next_status
+from routing.incidents.tables import Incident, IncidentAction, IncidentEvent
+
+
+def reassignments_since(incident_id: SQLColumnExpression[str] | str,
+                        since: SQLColumnExpression[datetime] | datetime) -> Select[datetime]:
+    """When `incident_id` was reassigned at or after `since`: a request made before that was another
+    worker's case (or the same worker's before it left them), so it lapses, undecided."""
+    return select(IncidentEvent.at).where(IncidentEvent.incident_id == incident_id,
+                                          IncidentEvent.action == IncidentAction.REASSIGN,
+                                          IncidentEvent.at >= since)
+
+
+def waiting() -> ColumnElement[bool]:
+    """The condition on ExtensionRequest joined with its Incident for a request still waiting for a
+    decision: pending, the incident open, and not reassigned since it was asked (a lapsed request
+    stays `pending` in its row, but nobody can decide it and it blocks no new one)."""
+    return (ExtensionRequest.status == RequestStatus.PENDING) & Incident.status.in_(OPEN_STATUSES) \
+        & ~reassignments_since(ExtensionRequest.incident_id, ExtensionRequest.at).exists()
 
 
 def pending_request(session: Session, incident_id: str) -> ExtensionRequest | None:
-    return session.scalars(select(ExtensionRequest).where(ExtensionRequest.incident_id == incident_id,
-                                                          ExtensionRequest.status == RequestStatus.PENDING)
+    """The request of `incident_id` waiting for a decision, if any (see `waiting`)."""
+    return session.scalars(select(ExtensionRequest).join(Incident, Incident.id == ExtensionRequest.incident_id)
+                           .where(ExtensionRequest.incident_id == incident_id, waiting())
                            .order_by(ExtensionRequest.id.desc()).limit(1)).first()
 
 
@@ -46,6 +66,9 @@ class ExtensionRequests:
     def request(self, session: Session, incident: Incident, worker_id: str, actor: str, at: datetime,
                 minutes: float, reason: str) -> ExtensionRequest:
         next_status(incident.status, IncidentAction.REQUEST_EXTENSION)  # an open incident only
+        if worker_id != incident.worker_id:
+            raise InterventionRefused(f"incident {incident.id} is with {incident.worker_id or 'nobody'}, "
+                                      f"not {worker_id}")
         said = reason_text(reason, "an extension request")
         check_minutes(minutes)
         if pending_request(session, incident.id) is not None:
@@ -63,8 +86,12 @@ class ExtensionRequests:
         asked = self._pending(session, incident, request_id)
         granted = check_minutes(minutes if minutes is not None else asked.minutes)
         said = note_text(note, "an approval")
-        reason = f"approved the request of {asked.worker_id} ({asked.minutes:g} min: {asked.reason})"
-        self._interventions.extend(session, incident, granted, f"{reason}; {said}" if said else reason, actor, at)
+        # The worker's reason is on the request's own audit row; this one must fit an extension's reason.
+        reason = f"approved the request of {asked.worker_id} for {asked.minutes:g} min"
+        reason = f"{reason}: {said}" if said else reason
+        if len(reason) > NOTE_MAX:
+            reason = reason[:NOTE_MAX - 1] + "…"
+        self._interventions.extend(session, incident, granted, reason, actor, at)
         return self._decide(asked, RequestStatus.APPROVED, actor, at, said)
 
     def refuse(self, session: Session, incident: Incident, request_id: int, actor: str, at: datetime,
@@ -81,9 +108,11 @@ class ExtensionRequests:
             raise InterventionRefused(f"incident {incident.id} has no request {request_id}")
         if asked.status is not RequestStatus.PENDING:
             raise InterventionRefused(f"the request was {asked.status.value} already")
-        if asked.worker_id != incident.worker_id:
-            raise InterventionRefused(f"the request came from {asked.worker_id}; the incident is now with "
-                                      f"{incident.worker_id or 'nobody'}")
+        moved = session.scalars(reassignments_since(incident.id, asked.at).order_by(IncidentEvent.at).limit(1)).first()
+        if moved is not None:
+            when = moved.astimezone(self._loop.tz).isoformat(timespec="minutes")
+            raise InterventionRefused(f"the request of {asked.worker_id} lapsed: the incident was reassigned at "
+                                      f"{when}, after it was made; it is now with {incident.worker_id or 'nobody'}")
         return asked
 
     @staticmethod
