@@ -103,7 +103,8 @@ class ExtensionRequests:
         return self._decide(asked, RequestStatus.REFUSED, actor, at, said)
 
     def _pending(self, session: Session, incident: Incident, request_id: int) -> ExtensionRequest:
-        asked = session.get(ExtensionRequest, request_id, with_for_update=True)
+        # Locked and read afresh: a copy loaded before another approver committed must not decide again.
+        asked = session.get(ExtensionRequest, request_id, with_for_update=True, populate_existing=True)
         if asked is None or asked.incident_id != incident.id:
             raise InterventionRefused(f"incident {incident.id} has no request {request_id}")
         if asked.status is not RequestStatus.PENDING:

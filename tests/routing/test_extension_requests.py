@@ -248,3 +248,20 @@ def test_nothing_is_asked_or_decided_on_a_closed_incident(sessions: sessionmaker
         requests.refuse(session, get(session, closed_id), request_id, LEADER, LATER, "已误报")
     assert count(sessions) == 1 and stored(sessions, request_id).status is RequestStatus.PENDING
     assert [a for a, *_ in trail(sessions, resolved_id)] == ["detect", "dispatch", "resolve"]
+
+
+def test_two_approvers_at_once_decide_once(sessions: sessionmaker[Session]) -> None:
+    """The second approver read the request while it was pending; the first commits; the second is refused."""
+    if sessions.kw["bind"].dialect.name == "sqlite":
+        pytest.skip("SQLite's BEGIN IMMEDIATE lets one writing transaction in at a time")
+    requests, incident_id = desk(sessions), dispatched(sessions)
+    request_id = ask(sessions, requests, incident_id, 90)
+    with sessions() as second, second.begin():
+        read_early = second.get(ExtensionRequest, request_id)
+        assert read_early is not None and read_early.status is RequestStatus.PENDING
+        with sessions() as first, first.begin():
+            requests.approve(first, get(first, incident_id), request_id, LEADER, LATER)
+        with pytest.raises(InterventionRefused, match="the request was approved already"):
+            requests.approve(second, get(second, incident_id), request_id, "user:other", LATER)
+    assert incident(sessions, incident_id).accept_by == ACCEPT_BY + timedelta(minutes=90), "extended once"
+    assert [a for a, *_ in trail(sessions, incident_id)].count("extend") == 1
