@@ -83,7 +83,11 @@ def idempotency_id(username: str, key: str) -> str:
 
 
 def first_time(session: Session, username: str, key: str, at: datetime) -> bool:
-    """Record the action's key in the caller's transaction; False when it was applied before (apply nothing)."""
+    """Record the action's key in the caller's transaction; False when it was applied before (apply nothing).
+
+    Lock the incident's row first (`session.get(Incident, id, with_for_update=True)`): a copy sent again
+    while the first is still being applied then waits for it and sees its key, where it would otherwise
+    fail on the key's primary key at commit."""
     return store.mark_processed(session, idempotency_id(username, key), IDEMPOTENCY_CONSUMER, at)
 
 

@@ -5,6 +5,8 @@ once per person; and a worker is told when a reassignment took the incident from
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -24,9 +26,10 @@ from routing.incidents.field_work import (
 )
 from routing.incidents.interventions import InterventionRefused
 from routing.incidents.lifecycle import TransitionRefused
-from routing.incidents.tables import IncidentAction, IncidentEvent, IncidentStatus, ProcessedMessage
-from tests.routing.helpers import DAYTIME, make_loop
+from routing.incidents.tables import Incident, IncidentAction, IncidentEvent, IncidentStatus, ProcessedMessage
+from tests.routing.helpers import DAYTIME, make_loop, wait_until
 from tests.routing.test_closed_loop import TOPOLOGY, dispatched, get, incident, trail, updates
+from tests.routing.test_feedback_concurrent_copies import lock_waiters
 from tests.routing.test_interventions import centre, last_note
 
 Action, Status = IncidentAction, IncidentStatus
@@ -199,3 +202,31 @@ def test_check_assignee_tells_theirs_never_theirs_and_taken_away(sessions: sessi
         with pytest.raises(ReassignedAway) as taken:
             check_assignee(session, inc, "w-night")
         assert taken.value.at == back
+
+
+def test_a_copy_sent_while_the_first_is_applied_waits_on_the_incident_and_is_a_duplicate(
+        sessions: sessionmaker[Session]) -> None:
+    """The phone API's order: lock the incident, then the key. A retry that arrives while the first copy's
+    transaction is open waits for it (PostgreSQL: the row lock; SQLite: BEGIN IMMEDIATE), then sees the key."""
+    field, incident_id = FieldWork(make_loop(TOPOLOGY)), dispatched(sessions)
+    applied: list[bool] = []
+
+    def press() -> None:
+        with sessions() as session, session.begin():
+            inc = session.get(Incident, incident_id, with_for_update=True)
+            assert inc is not None
+            applied.append(first_time(session, "zhangwei", KEY, AT) and field.accept(session, inc, ACTOR, AT))
+
+    with sessions() as session, session.begin():
+        press_again = threading.Thread(target=press)
+        inc = session.get(Incident, incident_id, with_for_update=True)
+        assert inc is not None and first_time(session, "zhangwei", KEY, AT)
+        field.accept(session, inc, ACTOR, AT)
+        press_again.start()
+        if sessions.kw["bind"].dialect.name == "postgresql":
+            assert wait_until(lambda: lock_waiters(sessions) == 1), "the retry waits on the incident's row"
+        else:
+            time.sleep(0.3)  # it waits in BEGIN IMMEDIATE, which SQLite does not show
+    press_again.join(15)
+    assert applied == [False]
+    assert [a for a, *_ in trail(sessions, incident_id)] == ["detect", "dispatch", "accept"]
