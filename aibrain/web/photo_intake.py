@@ -98,7 +98,7 @@ def store_photos(site: Site, incident_id: str, uploads: Sequence[Upload], at: da
     for upload in uploads:
         _check_size(upload)
     encoded = [_reencoded(upload) for upload in uploads]
-    folder = photos_dir(site) / (_UNSAFE.sub("_", incident_id) or "_")
+    folder = photos_dir(site) / _folder_name(incident_id)
     stamp = f"{at.astimezone(UTC):%Y%m%dT%H%M%S}"
     stored: list[StoredPhoto] = []
     try:
@@ -171,6 +171,11 @@ def _flattened(image: Image.Image) -> Image.Image:
         white.paste(rgba, mask=rgba.getchannel("A"))
         return white
     return image.convert("RGB")
+
+
+def _folder_name(incident_id: str) -> str:
+    """Ids are UUIDs; whatever else arrives names one folder inside photos/, of a length any disk takes."""
+    return _UNSAFE.sub("_", incident_id)[:64] or "_"
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
