@@ -150,3 +150,30 @@ def test_0004_backfills_the_promised_deadlines_and_indexes_the_incident_list(db_
             assert (second.accept_by, second.resolve_by) == (None, None)
     finally:
         engine.dispose()
+
+
+def test_0006_keeps_the_audit_rows_and_undoes_cleanly(db_url: str) -> None:
+    """Audit rows stored before 0006 carry over with no previous worker (SQLite rebuilds the table to add
+    the column); 0006 undoes cleanly, its tables gone and the rows still there, and applies again."""
+    engine = make_engine(db_url)
+    at = datetime(2024, 6, 3, 2, 0)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0005")
+            connection.execute(text(
+                "INSERT INTO incidents (id, kind, kind_label, status, camera_id, camera_name, zone, object_kind, "
+                "class_name, track_id, confidence, bbox, frame_size, first_seen, confirmed_at, created_at, "
+                "escalation_level) VALUES ('i-1', 'piling', '堆物', 'dispatched', 'c', 'C', 'z', 'o', 'k', 1, 0.9, "
+                "'[1,2,3,4]', '[640,480]', :at, :at, :at, 0)"), {"at": at})
+            connection.execute(text("INSERT INTO incident_events (incident_id, action, from_status, to_status, actor, "
+                                    "at) VALUES ('i-1', 'reassign', 'dispatched', 'dispatched', 'x', :at)"), {"at": at})
+            command.upgrade(alembic_config(connection), "0006")
+            assert connection.execute(text("SELECT action, from_worker_id FROM incident_events")).all() == [
+                ("reassign", None)]
+            command.downgrade(alembic_config(connection), "0005")
+            assert not {"incident_photos", "extension_requests"} & set(inspect(connection).get_table_names())
+            assert "from_worker_id" not in {c["name"] for c in inspect(connection).get_columns("incident_events")}
+            assert connection.scalar(text("SELECT count(*) FROM incident_events")) == 1
+        upgrade_to_head(db_url)
+    finally:
+        engine.dispose()
