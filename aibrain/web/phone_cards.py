@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from aibrain.web.incident_view import ACTION_LABELS, STATUS_LABELS
 from configs.load import Site
+from configs.schema import CameraConfig
 from routing.incidents.closed_loop import deadline_in_force
 from routing.incidents.extension_requests import reassignments_since
 from routing.incidents.field_tables import ExtensionRequest, IncidentPhoto, RequestStatus
@@ -27,6 +28,8 @@ Section = Literal["open", "checking", "closed"]
 PhoneAction = Literal["accept", "resolve", "false_alarm", "extension"]
 _Row = TypeVar("_Row", ExtensionRequest, IncidentEvent)
 CLOSED_SHOWN_FOR = timedelta(hours=24)  # a closed incident stays in the inbox this long after it closed
+# The steps that close an incident, by action (not by status after) so the events' (action, at) index serves.
+CLOSING_ACTIONS = frozenset(action for (_before, action), after in TRANSITIONS.items() if after in CLOSED_STATUSES)
 
 # The workbench's labels read "中文 English"; the phone shows the 中文 half. The worker's request steps
 # are named here where the workbench has no label for them.
@@ -150,7 +153,7 @@ def worker_incidents(session: Session, worker_id: str, now: datetime) -> list[In
     """The worker's incidents: open and awaiting the camera's check, and those closed in the last 24 h;
     open first, then checking, then closed, each newest confirmed first."""
     closed_lately = (select(IncidentEvent.incident_id)
-                     .where(IncidentEvent.to_status.in_(CLOSED_STATUSES), IncidentEvent.at >= now - CLOSED_SHOWN_FOR))
+                     .where(IncidentEvent.action.in_(CLOSING_ACTIONS), IncidentEvent.at >= now - CLOSED_SHOWN_FOR))
     found = session.scalars(select(Incident).where(
         Incident.worker_id == worker_id,
         or_(Incident.status.in_(OPEN_STATUSES | AWAITING_VERIFICATION),
@@ -175,8 +178,9 @@ def read_cards(session: Session, site: Site, incidents: Sequence[Incident]) -> l
     newest_step = (select(func.max(IncidentEvent.id)).where(IncidentEvent.incident_id.in_(ids))
                    .group_by(IncidentEvent.incident_id))
     steps = _latest(session.scalars(select(IncidentEvent).where(IncidentEvent.id.in_(newest_step))))
-    return [card(site, incident, photos.get(incident.id, []), requests.get(incident.id), steps.get(incident.id))
-            for incident in incidents]
+    cameras = {camera.id: camera for camera in site.config.cameras}
+    return [card(site, incident, cameras.get(incident.camera_id), photos.get(incident.id, []),
+                 requests.get(incident.id), steps.get(incident.id)) for incident in incidents]
 
 
 def _latest(rows: Iterable[_Row]) -> dict[str, _Row]:
@@ -184,10 +188,9 @@ def _latest(rows: Iterable[_Row]) -> dict[str, _Row]:
     return {row.incident_id: row for row in rows}
 
 
-def card(site: Site, incident: Incident, photos: list[PhotoLink], extension: ExtensionRequest | None,
-         last_step: IncidentEvent | None) -> Card:
+def card(site: Site, incident: Incident, camera: CameraConfig | None, photos: list[PhotoLink],
+         extension: ExtensionRequest | None, last_step: IncidentEvent | None) -> Card:
     tz = site.config.tz
-    camera = next((camera for camera in site.config.cameras if camera.id == incident.camera_id), None)
     grid = site.grids.get(incident.grid_id) if incident.grid_id else None
     which, due = deadline_in_force(incident)
     open_now = incident.status in OPEN_STATUSES

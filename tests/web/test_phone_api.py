@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -230,6 +231,16 @@ def test_accept_then_resolve_with_a_photo_applied_once(workers: Workbench) -> No
         assert card["photos"] == [{"id": photo.id, "url": f"/photos/{photo.id}"}]
         assert card["last_step"]["action"] == "resolve" and card["last_step"]["note"] == "已挪走"
 
+        with bench.sessions() as session, session.begin():  # the camera looks again: the violation is gone
+            incident = session.get(Incident, incident_id)
+            assert incident is not None
+            bench.loop.act(session, incident, IncidentAction.VERIFY, "verifier", utc_now())
+        card = phone.inbox()["incidents"][0]
+        assert (card["section"], card["status_label"], card["actions"]) == ("closed", "核查通过", [])
+        verified = phone.send(incident_id, "false-alarm", data={"reason": "duplicate"})
+        assert (verified.status_code, verified.json()["code"]) == (409, "closed"), verified.text
+        assert "核查通过" in verified.json()["detail"]
+
 
 def test_photos_that_cannot_be_taken_leave_the_incident_and_the_disk_as_they_were(workers: Workbench) -> None:
     bench = workers
@@ -360,3 +371,19 @@ def test_the_inbox_orders_open_then_checking_then_closed_in_four_queries(workers
         finally:
             event.remove(engine, "before_cursor_execute", seen)
     assert len([sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]) == 4, statements
+
+
+def test_the_same_resolve_sent_at_once_from_several_threads_is_applied_once(workers: Workbench) -> None:
+    bench = workers
+    incident_id = dispatch_incident(bench, "cam-01")
+    key = str(uuid.uuid4())
+    with http_client(bench) as client:
+        phone = Phone(client, "zhangwei")
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _n: phone.send(incident_id, "resolve", key=key, **body_of("resolve")),
+                                    range(4)))
+    assert all(answer.status_code == 200 for answer in answers), [answer.text for answer in answers]
+    assert sorted(answer.json()["outcome"] for answer in answers) == ["applied"] + ["duplicate"] * 3
+    assert count(bench, IncidentEvent, IncidentEvent.incident_id == incident_id,
+                 IncidentEvent.action == IncidentAction.RESOLVE) == 1
+    assert count(bench, IncidentPhoto) == 1 and len(photo_files(bench)) == 1
