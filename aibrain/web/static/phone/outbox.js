@@ -1,0 +1,164 @@
+// The outbox: every action the worker takes is stored on the phone (IndexedDB, photos as Blobs) before it
+// is sent, and stays there until the server has answered it — through dropped connections, reloads and
+// a closed browser. Sent again on `online`, on page load and every 15 s while anything waits, always with
+// the action's own idempotency key, in the order the worker took them.
+
+import {sendAction} from './api.js';
+
+const DB_NAME = 'aibrain-phone';
+const STORE = 'outbox';
+const RETRY_MS = 15000;
+const OFFLINE = {kind: 'offline', status: 0, body: {}};
+
+function request(idbRequest) {
+  return new Promise((resolve, reject) => {
+    idbRequest.onsuccess = () => resolve(idbRequest.result);
+    idbRequest.onerror = () => reject(idbRequest.error);
+  });
+}
+
+function openDatabase() {
+  const opening = indexedDB.open(DB_NAME, 1);
+  opening.onupgradeneeded = () => opening.result.createObjectStore(STORE, {keyPath: 'key'});
+  return request(opening);
+}
+
+/** IndexedDB when the browser gives it; a plain Map otherwise (private modes), so actions still go out. */
+class Store {
+  constructor() {
+    this.database = openDatabase().catch(error => {
+      console.warn('IndexedDB unavailable: actions are kept only while the page is open', error);
+      return null;
+    });
+    this.memory = new Map();
+  }
+
+  async run(mode, work) {
+    const database = await this.database;
+    if (!database) {
+      return null;
+    }
+    const transaction = database.transaction(STORE, mode);
+    const result = await request(work(transaction.objectStore(STORE)));
+    await new Promise((resolve, reject) => {
+      transaction.oncomplete = resolve;
+      transaction.onerror = () => reject(transaction.error);
+      transaction.onabort = () => reject(transaction.error);
+    });
+    return result;
+  }
+
+  async put(entry) {
+    this.memory.set(entry.key, entry);
+    await this.run('readwrite', store => store.put(entry));
+  }
+
+  async remove(key) {
+    this.memory.delete(key);
+    await this.run('readwrite', store => store.delete(key));
+  }
+
+  async all() {
+    const stored = await this.run('readonly', store => store.getAll());
+    const entries = stored || Array.from(this.memory.values());
+    return entries.sort((a, b) => a.createdAt - b.createdAt);
+  }
+}
+
+/**
+ * The queue and its sender. `onChange(entries)` after every change; `onOutcome(entry, outcome)` once an
+ * action is settled (done / refused) or needs the worker (signin).
+ */
+export class Outbox {
+  constructor({onChange, onOutcome}) {
+    this.store = new Store();
+    this.onChange = onChange;
+    this.onOutcome = onOutcome;
+    this.sending = new Set(); // keys in flight: a retry round never sends one twice at once
+    this.results = new Map(); // outcomes of actions whose submit() waits for them
+    this.flushing = null;
+    this.timer = null;
+    window.addEventListener('online', () => this.flush());
+  }
+
+  async entries() {
+    return this.store.all();
+  }
+
+  /** Keep the action first, then send it (after what waited before it); resolves to its outcome. */
+  async submit(entry) {
+    entry.createdAt = Date.now();
+    entry.attempts = 0;
+    await this.store.put(entry);
+    await this.changed();
+    this.results.set(entry.key, null);
+    // A second round when a retry round was already under way and read the queue before this entry.
+    for (let round = 0; round < 2 && !this.results.get(entry.key); round += 1) {
+      await this.flush();
+    }
+    const outcome = this.results.get(entry.key) || OFFLINE;
+    this.results.delete(entry.key);
+    return outcome;
+  }
+
+  async send(entry) {
+    this.sending.add(entry.key);
+    let outcome;
+    try {
+      outcome = await sendAction(entry);
+    } finally {
+      this.sending.delete(entry.key);
+    }
+    if (this.results.has(entry.key)) {
+      this.results.set(entry.key, outcome);
+    }
+    if (outcome.kind === 'done' || outcome.kind === 'refused') {
+      await this.store.remove(entry.key);
+    } else {
+      entry.attempts += 1;
+      entry.lastProblem = outcome.kind;
+      await this.store.put(entry);
+    }
+    await this.changed();
+    if (outcome.kind !== 'offline' && outcome.kind !== 'retry') {
+      this.onOutcome(entry, outcome);
+    }
+    return outcome;
+  }
+
+  /** Send what waits, oldest first; stop at the first that cannot go (the rest would fail the same way). */
+  flush() {
+    if (!this.flushing) {
+      this.flushing = this.sendWaiting().finally(() => {
+        this.flushing = null;
+      });
+    }
+    return this.flushing;
+  }
+
+  async sendWaiting() {
+    if (navigator.onLine === false) {
+      return;
+    }
+    for (const entry of await this.entries()) {
+      if (this.sending.has(entry.key)) {
+        continue;
+      }
+      const outcome = await this.send(entry);
+      if (outcome.kind === 'offline' || outcome.kind === 'signin') {
+        return;
+      }
+    }
+  }
+
+  async changed() {
+    const entries = await this.entries();
+    if (entries.length && !this.timer) {
+      this.timer = window.setInterval(() => this.flush(), RETRY_MS);
+    } else if (!entries.length && this.timer) {
+      window.clearInterval(this.timer);
+      this.timer = null;
+    }
+    this.onChange(entries);
+  }
+}
