@@ -2,6 +2,9 @@
 within the user's scope, and each served by an index of migration 0004 ((column, confirmed_at) for
 status, grid, worker, kind and camera; confirmed_at alone).
 
+`extension=pending` keeps the incidents whose worker's request for more time waits for a decision
+(routing's `waiting`: pending, the incident open, not reassigned since it was asked).
+
 Paging is by offset, 50 rows a page; the count stops at COUNT_CAP, so neither a wide scope nor a
 deep page scans the whole table (a list that long is narrowed with the filters, not paged through).
 """
@@ -15,9 +18,11 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from routing.incidents.extension_requests import waiting
+from routing.incidents.field_tables import ExtensionRequest
 from routing.incidents.tables import Incident, IncidentStatus
 
 PAGE_SIZE = 50
@@ -58,6 +63,8 @@ class IncidentFilter:
     (['dispatched', 'accepted'], 'G-01', '2026-12-01T00:00:00+00:00', 'kind')
     >>> chosen.query_string(page=2)
     'status=dispatched&status=accepted&grid=G-01&since=2026-12-01T08%3A00&sort=kind&dir=asc&page=2'
+    >>> IncidentFilter.from_params({"extension": ["pending"]}, ZoneInfo("Asia/Shanghai")).query_string()
+    'extension=pending'
     """
 
     statuses: tuple[IncidentStatus, ...] = ()
@@ -68,6 +75,7 @@ class IncidentFilter:
     since: datetime | None = None  # aware; confirmed at or after
     until: datetime | None = None  # aware; confirmed before
     id_prefix: str | None = None
+    extension_pending: bool = False  # only those with a request for more time awaiting a decision
     sort: SortKey = SortKey.CONFIRMED
     descending: bool = True
     page: int = 1
@@ -91,12 +99,16 @@ class IncidentFilter:
         except ValueError:
             raise FilterProblem(f"cannot sort by {one('sort')!r}; choose one of {[k.value for k in SortKey]}") from None
         typed = {name: value for name in ("since", "until") if (value := one(name)) is not None}
+        extension = one("extension")
+        if extension not in (None, "pending"):
+            raise FilterProblem(f"extension={extension!r}: the only choice is extension=pending")
         prefix = one("q")
         if prefix is not None and len(prefix) > ID_PREFIX_MAX:
             raise FilterProblem(f"an incident id has at most {ID_PREFIX_MAX} characters")
         return cls(statuses=statuses, kind=one("kind"), grid_id=one("grid"), worker_id=one("worker"),
                    camera_id=one("camera"), since=_local_time(typed.get("since"), tz, "from"),
-                   until=_local_time(typed.get("until"), tz, "to"), id_prefix=prefix, sort=sort,
+                   until=_local_time(typed.get("until"), tz, "to"), id_prefix=prefix,
+                   extension_pending=extension == "pending", sort=sort,
                    descending=one("dir") != "asc", page=_page(one("page")), typed=typed)
 
     def conditions(self) -> list[ColumnElement[bool]]:
@@ -113,6 +125,8 @@ class IncidentFilter:
             chosen.append(Incident.confirmed_at < self.until)
         if self.id_prefix:
             chosen.append(Incident.id.startswith(self.id_prefix, autoescape=True))
+        if self.extension_pending:
+            chosen.append(exists().where(ExtensionRequest.incident_id == Incident.id, waiting()))
         return chosen
 
     def query_string(self, **changes: Any) -> str:
@@ -124,6 +138,8 @@ class IncidentFilter:
                                                     ("since", chosen.typed.get("since")),
                                                     ("until", chosen.typed.get("until")),
                                                     ("q", chosen.id_prefix)) if value]
+        if chosen.extension_pending:
+            pairs.append(("extension", "pending"))
         if chosen.sort is not SortKey.CONFIRMED or not chosen.descending:
             pairs += [("sort", chosen.sort.value), ("dir", "desc" if chosen.descending else "asc")]
         if chosen.page > 1:
@@ -142,6 +158,7 @@ class IncidentPage:
     rows: list[Incident]
     total: int  # at most COUNT_CAP
     page: int
+    extension_pending: frozenset[str] = frozenset()  # the rows' ids whose request for more time awaits a decision
 
     @property
     def capped(self) -> bool:
@@ -165,7 +182,18 @@ def list_incidents(session: Session, scope: ColumnElement[bool], chosen: Inciden
     order.append(Incident.id.desc() if chosen.descending else Incident.id.asc())  # a stable order across pages
     rows = session.scalars(select(Incident).where(where).order_by(*order)
                            .offset((chosen.page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    return IncidentPage(rows=list(rows), total=total, page=chosen.page)
+    ids = [row.id for row in rows]
+    awaiting = session.scalars(select(ExtensionRequest.incident_id)
+                               .join(Incident, Incident.id == ExtensionRequest.incident_id)
+                               .where(waiting(), Incident.id.in_(ids))).all() if ids else []
+    return IncidentPage(rows=list(rows), total=total, page=chosen.page, extension_pending=frozenset(awaiting))
+
+
+def extensions_awaiting(session: Session, scope: ColumnElement[bool]) -> int:
+    """How many incidents in `scope` have a request for more time waiting for a decision (待审批延期)."""
+    return session.scalar(select(func.count(func.distinct(ExtensionRequest.incident_id)))
+                          .join(Incident, Incident.id == ExtensionRequest.incident_id)
+                          .where(scope, waiting())) or 0
 
 
 def _local_time(typed: str | None, tz: tzinfo, which: str) -> datetime | None:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from configs.load import Site
 from routing.assign.organisation import Organisation
+from routing.incidents.field_tables import RequestStatus
 from routing.incidents.lifecycle import TRANSITIONS
 from routing.incidents.tables import Incident, IncidentAction, IncidentStatus
 
@@ -26,6 +27,13 @@ ACTION_LABELS: dict[IncidentAction, str] = {
     IncidentAction.DEFER_VERIFICATION: "核查推迟 check deferred", IncidentAction.ESCALATE: "升级 escalated",
     IncidentAction.REASSIGN: "改派 reassigned", IncidentAction.EXTEND: "延期 extended",
     IncidentAction.FALSE_ALARM: "误报 false alarm",
+    IncidentAction.REQUEST_EXTENSION: "申请延期 extension requested",
+    IncidentAction.REFUSE_EXTENSION: "驳回延期 extension refused",
+}
+# A worker's request for more time, as the detail page names where it stands.
+REQUEST_STATUS_LABELS: dict[RequestStatus, str] = {
+    RequestStatus.PENDING: "待审批 pending", RequestStatus.APPROVED: "已批准 approved",
+    RequestStatus.REFUSED: "已驳回 refused",
 }
 CENTRE_ACTIONS = (IncidentAction.REASSIGN, IncidentAction.EXTEND, IncidentAction.FALSE_ALARM,
                   IncidentAction.ESCALATE)

@@ -1,6 +1,7 @@
-"""The incident pages: the list (filtered, sorted, paged, live) and one incident's detail, and the
-centre's actions on it — reassign, extend, false alarm, escalate — each one transaction through
-routing's Interventions (state, audit row, outbox), audited as the person's web action too."""
+"""The incident pages: the list (filtered, sorted, paged, live) and one incident's detail — its workers'
+photos and requests for more time included — and the centre's actions on it (reassign, extend, false
+alarm, escalate), each one transaction through routing's Interventions (state, audit row, outbox),
+audited as the person's web action too (`act`, which extension_decisions.py uses as well)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,21 @@ from sqlalchemy.orm import Session
 
 from aibrain import assemble
 from aibrain.web.grid_sketch import GridSketch, grid_sketch
-from aibrain.web.incident_query import PAGE_SIZE, FilterProblem, IncidentFilter, SortKey, list_incidents
-from aibrain.web.incident_view import ACTION_LABELS, STATUS_LABELS, SiteNames, allowed_actions
+from aibrain.web.incident_query import (
+    PAGE_SIZE,
+    FilterProblem,
+    IncidentFilter,
+    SortKey,
+    extensions_awaiting,
+    list_incidents,
+)
+from aibrain.web.incident_view import (
+    ACTION_LABELS,
+    REQUEST_STATUS_LABELS,
+    STATUS_LABELS,
+    SiteNames,
+    allowed_actions,
+)
 from aibrain.web.login import client_address
 from aibrain.web.scope import in_scope
 from aibrain.web.signed_in import Actor, Reader, SignedIn, WorkerActor
@@ -27,6 +41,8 @@ from aibrain.web.workbench import Workbench, workbench
 from routing.access import audit
 from routing.access.roles import Role
 from routing.assign.grids import GeoPoint
+from routing.incidents.extension_requests import pending_request
+from routing.incidents.field_tables import ExtensionRequest, IncidentPhoto
 from routing.incidents.interventions import InterventionRefused
 from routing.incidents.lifecycle import TransitionRefused, already_done
 from routing.incidents.tables import Incident, IncidentAction, IncidentEvent, IncidentStatus
@@ -36,6 +52,12 @@ Bench = Annotated[Workbench, Depends(workbench)]
 IncidentId = Annotated[str, PathParameter(max_length=64)]
 Text = Annotated[str, Form(max_length=4000)]
 
+# A leader's decision on a worker's request for more time, as `act` names it (audit `incident_<name>`,
+# `?done=<name>`); a refusal is the incident's REFUSE_EXTENSION step, an approval its EXTEND step.
+APPROVE_EXTENSION = "approve_extension"
+REFUSE_EXTENSION = IncidentAction.REFUSE_EXTENSION.value
+EXTENSION_DECISIONS = (APPROVE_EXTENSION, REFUSE_EXTENSION)
+
 # What the detail page says after an action went through (`?done=<action>`); anything else says nothing.
 DONE: dict[str, str] = {
     IncidentAction.REASSIGN: "已改派 Reassigned: the new worker has the alert, the previous one was told.",
@@ -44,6 +66,8 @@ DONE: dict[str, str] = {
     IncidentAction.ESCALATE: "已升级 Escalated to the next level.",
     IncidentAction.ACCEPT: "已接单 Accepted.",
     IncidentAction.RESOLVE: "已处置 Resolved: the camera will look again to verify.",
+    APPROVE_EXTENSION: "已批准延期 Extension approved: the deadline moved and the worker was told.",
+    REFUSE_EXTENSION: "已驳回延期 Extension refused: the worker was told.",
 }
 LISTED_STATUSES = [status for status in IncidentStatus if status is not IncidentStatus.DETECTED]
 LIVE_SORTS = (SortKey.CONFIRMED, SortKey.CREATED)
@@ -69,14 +93,18 @@ def incident_list(request: Request, user: Reader, bench: Bench) -> Response:
         chosen, problem = IncidentFilter(), str(exc)
     with bench.sessions() as session:
         page = list_incidents(session, in_scope(user), chosen)
+        # The requests waiting for this user's decision (待审批延期); workers decide none.
+        awaiting = extensions_awaiting(session, in_scope(user)) if user.acts_on_incidents else None
     live = {"tz": bench.site.config.timezone, "statuses": [status.value for status in chosen.statuses],
             "kind": chosen.kind, "grid": chosen.grid_id, "worker": chosen.worker_id, "camera": chosen.camera_id,
-            "q": chosen.id_prefix, "prepend": page.page == 1 and chosen.sort in LIVE_SORTS and chosen.descending
-            and chosen.until is None, "status_labels": {status.value: label for status, label in STATUS_LABELS.items()},
+            "q": chosen.id_prefix, "extension_pending": chosen.extension_pending,
+            "prepend": page.page == 1 and chosen.sort in LIVE_SORTS and chosen.descending and chosen.until is None,
+            "status_labels": {status.value: label for status, label in STATUS_LABELS.items()},
             "workers": names.workers, "grids": names.grids}
     return bench.page(request, "incidents.html.j2", {
         "user": user, "active": "/incidents", "page": page, "chosen": chosen, "problem": problem, "names": names,
         "status_labels": STATUS_LABELS, "statuses": LISTED_STATUSES, "page_size": PAGE_SIZE, "live": live,
+        "awaiting": awaiting,
         **filter_choices(bench, user, names)}, status_code=400 if problem else 200)
 
 
@@ -101,8 +129,9 @@ def incident_detail(request: Request, incident_id: IncidentId, user: Reader, ben
 
 
 def detail_page(request: Request, bench: Workbench, user: SignedIn, incident_id: str, done: str | None = None,
-                error: str | None = None, failed: IncidentAction | None = None, status_code: int = 200) -> Response:
-    """The detail page; after a refused action, with its error shown next to that action's form."""
+                error: str | None = None, failed: str | None = None, status_code: int = 200) -> Response:
+    """The detail page; after a refused action (named as `act` names it), with its error shown next to
+    that action's form, or above everything when the page no longer has that form."""
     site = bench.site
     with bench.sessions() as session:
         incident = session.get(Incident, incident_id)
@@ -110,6 +139,11 @@ def detail_page(request: Request, bench: Workbench, user: SignedIn, incident_id:
             raise HTTPException(404, "no such incident in your scope")
         timeline = session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
                                    .order_by(IncidentEvent.at, IncidentEvent.id)).all()
+        photos = session.scalars(select(IncidentPhoto).where(IncidentPhoto.incident_id == incident_id)
+                                 .order_by(IncidentPhoto.at, IncidentPhoto.id)).all()
+        requests = session.scalars(select(ExtensionRequest).where(ExtensionRequest.incident_id == incident_id)
+                                   .order_by(ExtensionRequest.at.desc(), ExtensionRequest.id.desc())).all()
+        waiting = pending_request(session, incident_id)  # a pending one may have lapsed: only this one is decided
         session.expunge_all()
     camera = next((camera for camera in site.config.cameras if camera.id == incident.camera_id), None)
     location = GeoPoint(*camera.location) if camera is not None and camera.location else None
@@ -118,11 +152,15 @@ def detail_page(request: Request, bench: Workbench, user: SignedIn, incident_id:
     acts = user.acts_on_incidents
     own = user.role is Role.WORKER and incident.worker_id == user.worker_id
     actions = allowed_actions(incident) if acts else allowed_actions(incident, worker=True) if own else frozenset()
+    shown = {action.value for action in actions}
+    forms = shown | set(EXTENSION_DECISIONS) if acts and waiting else shown  # where a refused action's error goes
     return bench.page(request, "incident.html.j2", {
         "user": user, "active": "/incidents", "incident": incident, "timeline": timeline,
         "names": SiteNames.of(site), "status_labels": STATUS_LABELS, "action_labels": ACTION_LABELS,
-        "sketch": sketch, "done": done, "error": error, "failed": failed.value if failed else None,
-        "actions": {action.value for action in actions},
+        "sketch": sketch, "done": done, "error": error, "failed": failed,
+        "photos": photos, "requests": requests, "waiting_id": waiting.id if waiting else None,
+        "request_labels": REQUEST_STATUS_LABELS,
+        "actions": shown, "forms": forms,
         "choices": worker_choices(bench, incident, bench.clock()) if acts else []}, status_code=status_code)
 
 
@@ -149,14 +187,19 @@ def reassign(request: Request, incident_id: IncidentId, user: Actor, bench: Benc
 def extend(request: Request, incident_id: IncidentId, user: Actor, bench: Bench,
            minutes: Annotated[str, Form(max_length=32)] = "", reason: Text = "") -> Response:
     def apply(session: Session, incident: Incident, at: datetime) -> str:
-        try:
-            by = float(minutes)
-        except ValueError:
-            raise InterventionRefused(f"minutes must be a number, not {minutes!r}") from None
+        by = typed_minutes(minutes)
         bench.interventions.extend(session, incident, by, reason, user.actor, at)
         return f"{by:g} min: {reason.strip()}"
 
     return act(request, bench, user, incident_id, IncidentAction.EXTEND, apply)
+
+
+def typed_minutes(minutes: str) -> float:
+    """A form's minutes as a number (routing checks the range); refused when it is not one."""
+    try:
+        return float(minutes)
+    except ValueError:
+        raise InterventionRefused(f"minutes must be a number, not {minutes!r}") from None
 
 
 @router.post("/incidents/{incident_id}/false-alarm", include_in_schema=False)
@@ -200,10 +243,12 @@ def worker_step(request: Request, bench: Workbench, user: SignedIn, incident_id:
     return act(request, bench, user, incident_id, action, apply)
 
 
-def act(request: Request, bench: Workbench, user: SignedIn, incident_id: str, action: IncidentAction,
+def act(request: Request, bench: Workbench, user: SignedIn, incident_id: str, action: str,
         apply: Callable[[Session, Incident, datetime], str]) -> Response:
     """Run `apply` on the incident, locked, in one transaction with the audit row; 404 outside the user's
-    scope; a refusal re-renders the detail with its reason (409: the status forbids it; 422: the request)."""
+    scope; a refusal re-renders the detail with its reason (409: the status forbids it; 422: the request).
+    `action` names the step for the audit row (`incident_<action>`), the page's `?done=` and its forms:
+    an IncidentAction's value, or a web action of its own (APPROVE_EXTENSION)."""
     at = bench.clock()
     try:
         with bench.sessions() as session, session.begin():
@@ -211,12 +256,12 @@ def act(request: Request, bench: Workbench, user: SignedIn, incident_id: str, ac
             if incident is None or not user.sees(incident.grid_id, incident.worker_id):
                 raise HTTPException(404, "no such incident in your scope")
             detail = apply(session, incident, at)
-            audit.record(session, at, user.username, f"incident_{action.value}", f"incident:{incident_id}", detail,
+            audit.record(session, at, user.username, f"incident_{action}", f"incident:{incident_id}", detail,
                          address=client_address(request))
     except TransitionRefused as refused:
         return detail_page(request, bench, user, incident_id, error=str(refused), failed=action, status_code=409)
     except InterventionRefused as refused:
         return detail_page(request, bench, user, incident_id, error=str(refused), failed=action, status_code=422)
-    if action is IncidentAction.RESOLVE:
+    if action == IncidentAction.RESOLVE:
         bench.after_resolve()
-    return RedirectResponse(f"/incidents/{quote(incident_id, safe='')}?done={action.value}", status_code=303)
+    return RedirectResponse(f"/incidents/{quote(incident_id, safe='')}?done={action}", status_code=303)

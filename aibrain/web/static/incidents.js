@@ -2,6 +2,7 @@
 // The incident list, live: an incident step from the stream (static/live.js) updates its row when the row
 // is on the page; a new incident matching the filters is put on top when the page shows the newest first
 // (page 1, by time, descending, no end time), otherwise a bar counts what is new and offers a reload.
+// A worker's request for more time marks its row (延期待批) and counts in the 待审批延期 link until decided.
 // Settings and names come in the page (#incident-live); every text goes in with textContent.
 (function () {
   const page = JSON.parse(document.getElementById('incident-live').textContent);
@@ -13,6 +14,10 @@
   const minute = new Intl.DateTimeFormat('sv-SE', {timeZone: page.tz, year: 'numeric', month: '2-digit',
                                                    day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23'});
   const unseen = new Set();
+  const awaiting = document.getElementById('awaiting-extensions'); // only for users who decide requests
+  const OPEN = ['dispatched', 'accepted', 'reopened'];
+  // routing.incidents.extension_requests notes an approval's extend step so.
+  const APPROVAL = /^approved the request of /;
 
   function named(names, id, none) {
     if (id === null || id === undefined) {
@@ -25,7 +30,42 @@
     return (page.statuses.length === 0 || page.statuses.includes(data.status)) &&
       (!page.kind || data.kind === page.kind) && (!page.grid || data.grid_id === page.grid) &&
       (!page.worker || data.worker_id === page.worker) && (!page.camera || data.camera_id === page.camera) &&
-      (!page.q || data.incident_id.startsWith(page.q));
+      (!page.q || data.incident_id.startsWith(page.q)) &&
+      (!page.extension_pending || data.action === 'request_extension');
+  }
+
+  // Whether the step leaves the incident's request for more time awaiting a decision: true when asked,
+  // false when decided or no longer decidable (reassigned, not open), null when the step says nothing of it.
+  function extensionAwaits(data) {
+    if (data.action === 'request_extension') {
+      return true;
+    }
+    if (data.action === 'refuse_extension' || data.action === 'reassign' || !OPEN.includes(data.status) ||
+        (data.action === 'extend' && APPROVAL.test(data.note || ''))) {
+      return false;
+    }
+    return null;
+  }
+
+  function extensionFlag() {
+    const flag = document.createElement('span');
+    flag.className = 'extension-flag';
+    flag.title = '延期申请待审批 A request for more time awaits a decision';
+    flag.textContent = '延期待批';
+    return flag;
+  }
+
+  // The link's count follows the requests asked and decided; a reload counts them afresh.
+  function countAwaiting(data) {
+    if (!awaiting) {
+      return;
+    }
+    const change = data.action === 'request_extension' ? 1 :
+      data.action === 'refuse_extension' || (data.action === 'extend' && APPROVAL.test(data.note || '')) ? -1 : 0;
+    const count = Math.max(0, Number(awaiting.dataset.count) + change);
+    awaiting.dataset.count = String(count);
+    awaiting.querySelector('.count').textContent = String(count);
+    awaiting.classList.toggle('none', count === 0);
   }
 
   function cell(text, className) {
@@ -75,7 +115,13 @@
   function update(row, data) {
     row.querySelector('.grid').textContent = named(page.grids, data.grid_id, '无网格 no grid');
     row.querySelector('.worker').textContent = named(page.workers, data.worker_id, '未分配 unassigned');
-    row.querySelector('.state').replaceChildren(statusBadge(data.status));
+    const state = row.querySelector('.state');
+    const awaits = extensionAwaits(data);
+    const flagged = awaits === null ? state.querySelector('.extension-flag') !== null : awaits;
+    state.replaceChildren(statusBadge(data.status));
+    if (flagged) {
+      state.append(extensionFlag());
+    }
     row.classList.remove('new');
     void row.offsetWidth; // restart the highlight
     row.classList.add('new');
@@ -87,6 +133,7 @@
   }
 
   function onIncident(data) {
+    countAwaiting(data);
     const row = rows.querySelector('tr[data-incident="' + CSS.escape(data.incident_id) + '"]');
     if (row) {
       update(row, data);
