@@ -191,7 +191,7 @@ def test_a_worker_gets_an_incident_live_accepts_it_and_resolves_it_with_a_photo(
         phone.find_element("id", "accept").click()
         status_shown(phone, "accepted")
         assert "已接单" in text_of(phone, "#detail-message")
-        assert "处置时限" in text_of(phone, "#detail-deadline-label")
+        assert "处置时限" in text_of(phone, "#detail-countdown")
 
         resolve_form(phone, "车辆已挪走，现场已清理", shared_bike_still)
         status_shown(phone, "resolved")
@@ -329,6 +329,43 @@ def test_a_worker_asks_for_more_time_and_closes_another_incident_as_a_false_alar
         assert closed.status is IncidentStatus.FALSE_ALARM
         assert audit_rows(bench, mistaken, "incident_false_alarm") == 1
         screenshot(phone, "phone-false-alarm.png")
+
+
+def test_a_photo_that_is_not_an_image_is_refused_next_to_the_field_and_nothing_typed_is_lost(
+        bench: Workbench, phone: Any, worker: str, snapshot: Path, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a picture", encoding="utf-8")
+    disguised = tmp_path / "photo.jpg"  # an image by its name only: the server reads the content
+    disguised.write_bytes(b"%PDF-1.4 not a picture at all" * 100)
+    with served(bench) as url:
+        sign_in_on_phone(phone, bench, url, worker)
+        incident_id = arrives(phone, bench, snapshot)
+        open_incident(phone, incident_id)
+        phone.find_element("id", "resolve-note").send_keys("已清理")
+
+        phone.find_element("id", "resolve-photos").send_keys(str(notes))  # refused on the phone at once
+        wait_for(phone, lambda page: "不是图片" in page.find_element("id", "resolve-photos-error").text)
+        assert not phone.find_elements("css selector", "#resolve-previews img")
+
+        phone.find_element("id", "resolve-photos").send_keys(str(disguised))
+        wait_for(phone, lambda page: len(page.find_elements("css selector", "#resolve-previews img")) == 1)
+        phone.find_element("id", "resolve-submit").click()  # refused by the server, from the content
+        wait_for(phone, lambda page: page.find_element("id", "resolve-photos-error").text)
+        assert "error" in (phone.find_element("id", "detail-message").get_attribute("class") or "")
+        assert phone.find_element("id", "resolve-note").get_attribute("value") == "已清理"
+        assert len(phone.find_elements("css selector", "#resolve-previews img")) == 1  # to be swapped, not re-taken
+        assert phone.find_element("id", "outbox-count").text == "0"
+        assert stored_incident(bench, incident_id).status is IncidentStatus.DISPATCHED
+
+
+def test_a_late_incident_counts_up_in_red(bench: Workbench, phone: Any, worker: str, snapshot: Path) -> None:
+    incident_id = dispatch_incident(bench, "cam-01", utc_now() - timedelta(hours=2), snapshot=snapshot)
+    with served(bench) as url:
+        sign_in_on_phone(phone, bench, url, worker)
+        late = f"{card(incident_id)} .countdown.late"
+        first = wait_for(phone, lambda page: page.find_elements("css selector", late))[0].text
+        assert "接单时限 已超时" in first
+        wait_for(phone, lambda page: page.find_element("css selector", late).text != first, timeout=2.5)  # ticks
 
 
 def test_my_record_shows_the_months_figures(bench: Workbench, phone: Any, worker: str, snapshot: Path) -> None:

@@ -132,7 +132,9 @@ function onIncident(data) {
   const what = `${data.kind_label || data.kind} · ${data.camera_name || data.camera_id}`;
   if (mine && NEW_WORK.has(data.action)) {
     announce();
-    toast(`新事件：${what}`);
+    if (byId('view-inbox').hidden) { // the inbox shows the new card itself
+      toast(`新事件：${what}`);
+    }
   } else if (mine && VERDICTS[data.action]) {
     toast(`${VERDICTS[data.action]}：${what}`);
   } else if (takenAway) {
@@ -195,14 +197,14 @@ function onOutcome(entry, outcome) {
   if (outcome.kind === 'done') {
     const said = outcome.body.message || '已提交';
     if (here) {
-      detail.message(said, false);
+      detail.message(said);
     } else {
       toast(`${action}：${said}`);
     }
   } else if (outcome.kind === 'refused') {
     const why = `${action}未生效：${detailText(outcome.body, outcome.status)}`;
     if (here) {
-      detail.message(why, true);
+      detail.message(why, 'error');
     } else {
       toast(`${why}（${entry.label || entry.incidentId}）`, {error: true});
     }
@@ -218,7 +220,7 @@ async function act(entry) {
   entry.label = card ? `${card.kind_label} · ${card.camera_name || card.camera_id}` : entry.incidentId;
   const outcome = await outbox.submit(entry);
   if (outcome.kind === 'offline' || outcome.kind === 'retry') {
-    detail.message('已保存在手机上，联网后自动发送 (saved on the phone; sent when online)', false);
+    detail.message('已保存在手机上，联网后自动发送 (saved on the phone; sent when online)', 'waiting');
   }
   return outcome;
 }

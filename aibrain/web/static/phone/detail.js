@@ -5,7 +5,7 @@
 import {detailText, newKey} from './api.js';
 import {ACTION_LABELS, placeOf, setCountdown} from './inbox.js';
 import {PhotoPicker} from './photos.js';
-import {DEADLINE_LABELS, since} from './time.js';
+import {since} from './time.js';
 
 const EXTENSION_STATES = {pending: '待审批', approved: '已批准', refused: '已驳回'};
 const PHOTO_CODES = new Set(['too_large', 'not_image', 'too_many', 'no_photo']);
@@ -64,7 +64,6 @@ export class DetailView {
     found.className = 'since';
     found.dataset.at = card.confirmed_at || '';
     found.textContent = since(card.confirmed_at);
-    byId('detail-deadline-label').textContent = card.deadline ? DEADLINE_LABELS[card.deadline.which] : '';
     byId('detail-deadline-label').hidden = byId('detail-deadline').hidden = !card.deadline;
     setCountdown(byId('detail-countdown'), card.deadline);
     const step = card.last_step;
@@ -122,11 +121,12 @@ export class DetailView {
     queued.textContent = `待发送：${pending.map(action => ACTION_LABELS[action] || action).join('、')}（联网后自动发送）`;
   }
 
-  /** The outcome of the worker's last action here, brought into sight. */
-  message(text, isError) {
+  /** The outcome of the worker's last action here, brought into sight; `kind`: 'ok', 'error' or 'waiting'. */
+  message(text, kind = 'ok') {
     const line = byId('detail-message');
     line.textContent = text || '';
-    line.classList.toggle('error', Boolean(isError));
+    line.classList.toggle('error', kind === 'error');
+    line.classList.toggle('waiting', kind === 'waiting');
     if (text) {
       line.scrollIntoView({block: 'nearest'});
     }
