@@ -31,13 +31,10 @@ CLOSED_SHOWN_FOR = timedelta(hours=24)  # a closed incident stays in the inbox t
 # The steps that close an incident, by action (not by status after) so the events' (action, at) index serves.
 CLOSING_ACTIONS = frozenset(action for (_before, action), after in TRANSITIONS.items() if after in CLOSED_STATUSES)
 
-# The workbench's labels read "中文 English"; the phone shows the 中文 half. The worker's request steps
-# are named here where the workbench has no label for them.
-_STEP_LABELS = {IncidentAction.REQUEST_EXTENSION: "申请延期", IncidentAction.REFUSE_EXTENSION: "延期未获批准"}
 
 
 def chinese(label: str) -> str:
-    """The 中文 half of a bilingual label.
+    """The 中文 half of one of the workbench's labels ("中文 English"): the phone shows only that.
 
     >>> chinese("已接单 accepted")
     '已接单'
@@ -50,8 +47,7 @@ def status_label(status: IncidentStatus) -> str:
 
 
 def step_label(action: IncidentAction) -> str:
-    label = ACTION_LABELS.get(action)
-    return chinese(label) if label else _STEP_LABELS.get(action, action.value)
+    return chinese(ACTION_LABELS.get(action, action.value))
 
 
 class WorkerRef(BaseModel):
