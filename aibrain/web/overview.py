@@ -1,7 +1,7 @@
 """The overview (指挥大屏): the scope's grids on an ECharts map coloured by open incidents, a marker
 per open incident, today's counters, camera health and the live feed. The page carries its first
 figures; /api/overview gives them again whenever the live feed says something changed, and
-/api/grids.geojson the scope's grids for the map."""
+/api/grids.geojson the scope's grids for the map. A grid worker's `/` is their phone app (/m/)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from shapely.geometry import mapping
 
@@ -21,6 +21,7 @@ from aibrain.web.scope import in_scope
 from aibrain.web.signed_in import Reader, SignedIn
 from aibrain.web.workbench import Workbench, workbench
 from configs.load import Site
+from routing.access.roles import Role
 from routing.assign.grids import GeoPoint
 from routing.incidents.tables import CameraEvent
 
@@ -84,6 +85,8 @@ class Overview(BaseModel):
 
 @router.get("/", include_in_schema=False)
 def overview_page(request: Request, user: Reader, bench: Bench) -> Response:
+    if user.role is Role.WORKER:  # the wall screen is no use on the street; sign-in still lands on `/`
+        return RedirectResponse("/m/", status_code=303)
     page_data = {"overview": overview_figures(bench, user).model_dump(mode="json"), "tz": bench.site.config.timezone,
                  "status_labels": {status.value: label for status, label in STATUS_LABELS.items()},
                  "action_labels": {action.value: label for action, label in ACTION_LABELS.items()},

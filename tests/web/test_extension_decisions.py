@@ -3,8 +3,8 @@ for more time (延期申请) on the incident's page and in the list (its filter,
 marker); a leader approving it (the promised deadline moves by the minutes asked or their own figure, the
 approver is the step's actor, an audit row, an update to the worker's queue) or refusing it (a reason
 required, the status kept); decisions by the wrong people refused; the workers' photos on the detail;
-and the live feed telling a worker of the reassignment that took their incident away, and nothing of
-other workers'."""
+a worker's `/` sending them to the phone app; and the live feed telling a worker of the reassignment that
+took their incident away, and nothing of other workers'."""
 
 from __future__ import annotations
 
@@ -292,6 +292,17 @@ def test_the_workers_photos_show_on_the_detail(bench: Workbench, people: None) -
         assert len(ids) == 2 and all(f'<a href="/photos/{photo}"' in section for photo in ids)
         assert section.count("张伟 (w-001)") == 2 and section.count("2026-12-01 09:30:00") == 2
         assert 'id="photos"' not in client.get(f"/incidents/{dispatch_incident(bench, 'cam-01')}").text
+
+
+def test_a_workers_front_page_is_the_phone_app(bench: Workbench, people: None) -> None:
+    with http_client(bench) as client:
+        worker_sign_in(client, "zhangwei")
+        response = client.get("/", follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == "/m/"
+    with http_client(bench) as client:
+        sign_in(client, "leader")
+        assert client.get("/", follow_redirects=False).status_code == 200
+        assert 'name="next" value="/"' in client.get("/login").text  # everyone signs in towards /
 
 
 def test_the_live_feed_tells_a_worker_of_the_reassignment_that_took_their_incident(bench: Workbench,
