@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from aibrain.broker_setup.broker_settings import site_topology
 from aibrain.web.events import visible_to
+from aibrain.web.incident_view import ACTION_LABELS
 from aibrain.web.live_feed import incident_event
 from aibrain.web.signed_in import signed_in_as
 from aibrain.web.workbench import Workbench
@@ -268,6 +269,28 @@ def test_a_request_lapsed_by_a_reassignment_is_not_offered(bench: Workbench, peo
         assert f'data-request="{request_id}" data-status="pending"' in page
         assert "已失效 Lapsed" in page and 'id="approve-extension-form"' not in page
         assert listed(client, "extension=pending") == [] and 'data-count="0"' in client.get("/incidents").text
+
+
+def test_a_request_on_a_closed_incident_is_refused_above_the_page(bench: Workbench, people: None) -> None:
+    incident_id = dispatch_incident(bench, "cam-01")
+    request_id = ask(bench, incident_id)
+    with bench.sessions() as session, session.begin():
+        row = session.get(Incident, incident_id)
+        assert row is not None
+        bench.interventions.false_alarm(session, row, "a parked delivery cart", "user:leader", bench.clock())
+    last = last_outbox_id(bench)
+    with http_client(bench) as client:
+        token = sign_in(client, "leader")
+        page = client.get(f"/incidents/{incident_id}").text
+        assert "已失效 Lapsed" in page and 'id="approve-extension-form"' not in page
+        response = client.post(f"/incidents/{incident_id}/extension/{request_id}/approve", data={"csrf_token": token})
+        assert response.status_code == 409 and "cannot extend an incident that is false_alarm" in response.text
+        assert 'data-testid="action-error"' in response.text  # no form of it on the page: the error heads it
+    assert outbox_after(bench, last) == [] and request_row(bench, request_id).status is RequestStatus.PENDING
+
+
+def test_every_step_has_a_label_for_the_timeline_and_the_live_feed() -> None:
+    assert set(ACTION_LABELS) == set(IncidentAction)
 
 
 def test_the_workers_photos_show_on_the_detail(bench: Workbench, people: None) -> None:
