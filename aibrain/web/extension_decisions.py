@@ -21,7 +21,7 @@ from routing.incidents.tables import Incident
 
 router = APIRouter()
 Bench = Annotated[Workbench, Depends(workbench)]
-RequestId = Annotated[int, PathParameter(ge=1)]
+RequestId = Annotated[int, PathParameter(ge=1, le=2**63 - 1)]  # a BIGINT: larger ones would fail in PostgreSQL
 
 
 @router.post("/incidents/{incident_id}/extension/{request_id}/approve", include_in_schema=False)

@@ -189,6 +189,9 @@ def test_approving_moves_the_promised_deadline_tells_the_worker_and_is_audited(b
 
         wrong = client.post(f"/incidents/{incident_id}/extension/{second}/approve", data={"csrf_token": token})
         assert wrong.status_code == 422 and f"has no request {second}" in wrong.text  # another incident's request
+        for odd in ("0", "x", str(2**63)):  # not a request id at all, nor one a BIGINT holds
+            response = client.post(f"/incidents/{incident_id}/extension/{odd}/approve", data={"csrf_token": token})
+            assert response.status_code == 422, odd
 
     extend = [step for step in steps(bench, incident_id) if step.action is IncidentAction.EXTEND]
     assert [(step.actor, step.to_status) for step in extend] == [("user:leader", IncidentStatus.DISPATCHED)]
