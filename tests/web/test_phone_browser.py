@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import io
 import shutil
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from PIL import Image
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import func, select
 
+from aibrain.web.server import WebRole, bind
 from aibrain.web.workbench import Workbench
 from common.clock import utc_now
 from routing.access.access_tables import AuditEntry
@@ -29,6 +33,7 @@ from routing.incidents.extension_requests import pending_request
 from routing.incidents.field_tables import IncidentPhoto
 from routing.incidents.tables import Incident, IncidentAction, IncidentEvent, IncidentStatus, MessageType, OutboxMessage
 from tests.conftest import unavailable
+from tests.e2e.broker import wait_until
 from tests.helpers.browser import artifact, chromium_missing, headless_chromium
 from tests.web.workbench_client import (
     CSRF_INPUT,
@@ -36,6 +41,7 @@ from tests.web.workbench_client import (
     add_person,
     browser_sign_in,
     dispatch_incident,
+    free_port,
     http_client,
     last_outbox_id,
     served,
@@ -250,6 +256,56 @@ def test_a_resolve_made_offline_waits_on_the_phone_and_is_applied_once_when_the_
         assert steps(bench, incident_id, IncidentAction.RESOLVE) == 1
         assert audit_rows(bench, incident_id, "incident_resolve") == 1
         assert updates_after(bench, last, incident_id) == 1 and len(photos_of(bench, incident_id)) == 1
+
+
+def test_the_app_opens_from_the_phone_and_keeps_an_action_while_the_server_cannot_be_reached(
+        bench: Workbench, phone: Any, worker: str, snapshot: Path, shared_bike_still: Path) -> None:
+    port = free_port()  # the same origin before and after: the service worker and the outbox are per origin
+    with serving_on(bench, port) as url:
+        sign_in_on_phone(phone, bench, url, worker)
+        assert service_worker_ready(phone).endswith("/m/")
+        incident_id = arrives(phone, bench, snapshot)
+        wait_for(phone, lambda page: page.execute_script("return !!localStorage.getItem('aibrain-phone-inbox')"))
+
+    # The server gone (the phone still believes it is online): the app opens from the service worker's
+    # cache with the inbox it last saw, and the worker resolves.
+    phone.get(f"{url}/m/#/i/{incident_id}")  # only the hash changes: the same page...
+    phone.refresh()  # ...loaded again
+    wait_for(phone, lambda page: page.find_elements("css selector", f'#detail[data-incident="{incident_id}"]')
+             and page.find_element("id", "detail-body").is_displayed())
+    wait_for(phone, lambda page: page.find_element("id", "net-state").text == "离线")
+    resolve_form(phone, "已清理", shared_bike_still)
+    wait_for(phone, lambda page: page.find_element("id", "outbox-count").text == "1")
+    assert stored_incident(bench, incident_id).status is IncidentStatus.DISPATCHED
+
+    with serving_on(bench, port):  # back: found by the app's own probe, no `online` event needed
+        wait_for(phone, lambda page: page.find_element("id", "outbox-count").text == "0", timeout=RECONNECT_S)
+        status_shown(phone, "resolved")
+        assert phone.find_element("id", "net-state").text == "在线"
+    assert stored_incident(bench, incident_id).status is IncidentStatus.RESOLVED
+    assert steps(bench, incident_id, IncidentAction.RESOLVE) == 1
+
+
+@contextmanager
+def serving_on(bench: Workbench, port: int) -> Iterator[str]:
+    """The workbench on a given port (`served` picks a new one each time), as `aibrain run` serves it."""
+    stop = threading.Event()
+    role = WebRole(bench, bind(bench.site.file, "127.0.0.1", port), stop)
+    role.start()
+    try:
+        wait_until(lambda: answers(port), 20, f"the workbench on port {port}")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        role.join(10)
+
+
+def answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 # The page's own way of sending, by hand: the same key, a freshly drawn photo.

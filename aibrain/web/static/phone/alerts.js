@@ -60,7 +60,6 @@ export function showOpenCount(count) {
   badge.classList.toggle('some', count > 0);
   document.title = count > 0 ? `(${count}) 网格员 · AI Brain` : '网格员 · AI Brain';
   if (typeof navigator.setAppBadge === 'function') {
-    const done = count > 0 ? navigator.setAppBadge(count) : navigator.clearAppBadge();
-    done.catch(() => {}); // not installed, or not allowed: the page's badge is enough
+    navigator.setAppBadge(count).catch(() => {}); // 0 clears it; not installed or not allowed: the page's badge
   }
 }

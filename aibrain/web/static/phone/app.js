@@ -16,6 +16,7 @@ const REFRESH_MS = 60000;
 const DEBOUNCE_MS = 250;
 const TOAST_MS = 5000;
 const CACHE_KEY = 'aibrain-phone-inbox'; // the last inbox, shown when the page opens without a network
+const PROBE_MS = 5000; // the server unreachable while the phone says it is online (a dead Wi-Fi, a basement)
 
 const byId = id => document.getElementById(id);
 const workerId = document.querySelector('meta[name="worker-id"]').content;
@@ -152,12 +153,25 @@ function onLiveState(live) {
       refresh(); // steps sent while the stream was down are not replayed
     }
     outbox.flush();
+  } else {
+    refresh(); // the stream dropped: a read tells whether the server is still there
   }
 }
 
 // ---- network state ---------------------------------------------------------------------------------
+let probeTimer = null;
+
+/** Whether the last request reached the server. While it does not, ask again every few seconds, and send
+ *  what waits as soon as it does: `online` never fires when the phone thought it was online all along. */
 function setReachable(reachable) {
+  const back = reachable && !state.reachable;
   state.reachable = reachable;
+  window.clearTimeout(probeTimer);
+  if (!reachable) {
+    probeTimer = window.setTimeout(loadInbox, PROBE_MS);
+  } else if (back) {
+    outbox.flush();
+  }
   showNet();
 }
 
@@ -254,7 +268,7 @@ function route() {
 }
 
 // ---- start -----------------------------------------------------------------------------------------
-const outbox = new Outbox({onChange: showWaiting, onOutcome});
+const outbox = new Outbox({onChange: showWaiting, onOutcome, onUnreachable: () => setReachable(false)});
 const detail = new DetailView(act);
 const record = new RecordView();
 
@@ -269,6 +283,12 @@ window.addEventListener('online', () => {
   loadInbox();
 });
 window.addEventListener('offline', showNet);
+document.addEventListener('visibilitychange', () => { // timers sleep while the phone is locked
+  if (document.visibilityState === 'visible') {
+    loadInbox();
+    outbox.flush();
+  }
+});
 window.setInterval(() => tickCountdowns(document), 1000);
 window.setInterval(loadInbox, REFRESH_MS);
 window.AIBrainLive.on('incident', onIncident);

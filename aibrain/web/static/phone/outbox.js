@@ -23,7 +23,10 @@ function openDatabase() {
   return request(opening);
 }
 
-/** IndexedDB when the browser gives it; a plain Map otherwise (private modes), so actions still go out. */
+/**
+ * IndexedDB, with a Map beside it: when the browser refuses IndexedDB (a private window, a full disk) the
+ * action still goes out while the page is open, it only does not outlive the page.
+ */
 class Store {
   constructor() {
     this.database = openDatabase().catch(error => {
@@ -39,41 +42,51 @@ class Store {
       return null;
     }
     const transaction = database.transaction(STORE, mode);
-    const result = await request(work(transaction.objectStore(STORE)));
-    await new Promise((resolve, reject) => {
+    const finished = new Promise((resolve, reject) => {
       transaction.oncomplete = resolve;
       transaction.onerror = () => reject(transaction.error);
       transaction.onabort = () => reject(transaction.error);
     });
+    const [result] = await Promise.all([request(work(transaction.objectStore(STORE))), finished]);
     return result;
   }
 
   async put(entry) {
     this.memory.set(entry.key, entry);
-    await this.run('readwrite', store => store.put(entry));
+    try {
+      await this.run('readwrite', store => store.put(entry));
+    } catch (error) {
+      console.warn('action kept in memory only', error);
+    }
   }
 
   async remove(key) {
     this.memory.delete(key);
-    await this.run('readwrite', store => store.delete(key));
+    await this.run('readwrite', store => store.delete(key)).catch(error => console.warn(error));
   }
 
+  /** What waits, oldest first: those stored (from this page or an earlier one) and those only in memory. */
   async all() {
-    const stored = await this.run('readonly', store => store.getAll());
-    const entries = stored || Array.from(this.memory.values());
-    return entries.sort((a, b) => a.createdAt - b.createdAt);
+    const stored = await this.run('readonly', store => store.getAll()).catch(() => null);
+    const entries = new Map((stored || []).map(entry => [entry.key, entry]));
+    for (const [key, entry] of this.memory) {
+      entries.set(key, entry);
+    }
+    return Array.from(entries.values()).sort((a, b) => a.createdAt - b.createdAt);
   }
 }
 
 /**
  * The queue and its sender. `onChange(entries)` after every change; `onOutcome(entry, outcome)` once an
- * action is settled (done / refused) or needs the worker (signin).
+ * action is settled (done / refused) or needs the worker (signin); `onUnreachable()` when a send found no
+ * network.
  */
 export class Outbox {
-  constructor({onChange, onOutcome}) {
+  constructor({onChange, onOutcome, onUnreachable}) {
     this.store = new Store();
     this.onChange = onChange;
     this.onOutcome = onOutcome;
+    this.onUnreachable = onUnreachable;
     this.sending = new Set(); // keys in flight: a retry round never sends one twice at once
     this.results = new Map(); // outcomes of actions whose submit() waits for them
     this.flushing = null;
@@ -120,13 +133,15 @@ export class Outbox {
       await this.store.put(entry);
     }
     await this.changed();
-    if (outcome.kind !== 'offline' && outcome.kind !== 'retry') {
+    if (outcome.kind === 'offline') {
+      this.onUnreachable();
+    } else if (outcome.kind !== 'retry') {
       this.onOutcome(entry, outcome);
     }
     return outcome;
   }
 
-  /** Send what waits, oldest first; stop at the first that cannot go (the rest would fail the same way). */
+  /** Send what waits, oldest first, stopping at the first that cannot go yet. */
   flush() {
     if (!this.flushing) {
       this.flushing = this.sendWaiting().finally(() => {
@@ -145,8 +160,8 @@ export class Outbox {
         continue;
       }
       const outcome = await this.send(entry);
-      if (outcome.kind === 'offline' || outcome.kind === 'signin') {
-        return;
+      if (outcome.kind !== 'done' && outcome.kind !== 'refused') {
+        return; // kept: what follows it waits too, so actions reach the server in the order they were taken
       }
     }
   }
