@@ -9,6 +9,7 @@ as served, and nothing wider than the screen. Screenshots go to .test-artifacts/
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import socket
 import threading
@@ -25,6 +26,7 @@ from PIL import Image
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import func, select
 
+from aibrain.web.phone_pages import PHONE_DIR
 from aibrain.web.server import WebRole, bind
 from aibrain.web.workbench import Workbench
 from common.clock import utc_now
@@ -467,6 +469,9 @@ def test_the_shell_manifest_icons_and_service_worker_as_served(bench: Workbench,
         worker_js = client.get("/m/sw.js")
         assert worker_js.headers["content-type"].startswith("application/javascript")
         assert worker_js.headers["cache-control"] == "no-cache" and "respondWith" in worker_js.text
+        precached = set(re.findall(r"'(/static/phone/[^']+)'", worker_js.text))
+        shipped = {f"/static/phone/{file.name}" for file in PHONE_DIR.iterdir() if file.name != "sw.js"}
+        assert precached == shipped  # a file added to the app is one the phone has offline too
         manifest = client.get("/m/manifest.webmanifest")
         assert manifest.headers["content-type"].startswith("application/manifest+json")
         described = manifest.json()

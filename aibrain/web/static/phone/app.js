@@ -9,40 +9,18 @@ import {ACTION_LABELS, openCardsOnTap, renderInbox, tickCountdowns} from './inbo
 import {Outbox} from './outbox.js';
 import {RecordView} from './record.js';
 import {syncClock} from './time.js';
+import {toast} from './toast.js';
 
 const NEW_WORK = new Set(['dispatch', 'escalate', 'reassign', 'reopen']); // steps that hand this worker a job
 const VERDICTS = {verify: '核查通过', reopen: '核查未通过，需返工'};
 const REFRESH_MS = 60000;
 const DEBOUNCE_MS = 250;
-const TOAST_MS = 5000;
 const CACHE_KEY = 'aibrain-phone-inbox'; // the last inbox, shown when the page opens without a network
 const PROBE_MS = 5000; // the server unreachable while the phone says it is online (a dead Wi-Fi, a basement)
 
 const byId = id => document.getElementById(id);
 const workerId = document.querySelector('meta[name="worker-id"]').content;
 const state = {cards: new Map(), loaded: false, waiting: [], live: false, reachable: true};
-
-// ---- toast: the last outcome; errors stay until tapped --------------------------------------------
-let toastTimer = null;
-
-function toast(text, {error = false, signIn = false} = {}) {
-  const box = byId('toast');
-  box.replaceChildren(text);
-  if (signIn) {
-    const link = document.createElement('a');
-    link.href = '/login?next=/m/';
-    link.textContent = ' 去登录';
-    box.append(link);
-  }
-  box.classList.toggle('error', error);
-  box.hidden = false;
-  window.clearTimeout(toastTimer);
-  if (!error) {
-    toastTimer = window.setTimeout(() => {
-      box.hidden = true;
-    }, TOAST_MS);
-  }
-}
 
 // ---- the inbox --------------------------------------------------------------------------------------
 function pendingFor(id) {
@@ -274,9 +252,6 @@ const record = new RecordView();
 
 unlockSoundOnFirstTap();
 openCardsOnTap(byId('inbox'));
-byId('toast').addEventListener('click', () => {
-  byId('toast').hidden = true;
-});
 window.addEventListener('hashchange', route);
 window.addEventListener('online', () => {
   showNet();
