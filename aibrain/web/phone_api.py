@@ -172,6 +172,7 @@ def accept(request: Request, incident_id: IncidentId, user: Worker, key: ActionK
 @router.post("/incidents/{incident_id}/resolve", response_model=Answer)
 async def resolve(request: Request, incident_id: IncidentId, user: Worker, key: ActionKey, bench: Bench,
                   note: Text = "", photos: Annotated[list[UploadFile], File()] = []) -> Answer:  # noqa: B006
+    await run_in_threadpool(check_theirs, bench, user, incident_id)  # no photo written for another's incident
     uploads = await read_uploads(photos)
     stored = await run_in_threadpool(store_photos, bench.site, incident_id, uploads, bench.clock())
 
@@ -231,13 +232,28 @@ def act(request: Request, bench: Workbench, user: SignedIn, incident_id: str, ke
             return Answer(outcome="applied" if step.changed else "no_change", status=incident.status,
                           message=APPLIED[action] if step.changed else NO_CHANGE)
     except ReassignedAway as moved:
-        when = moved.at.astimezone(bench.site.config.tz).strftime("%m-%d %H:%M")
-        raise Refusal(409, "reassigned", f"此事件已于 {when} 改派给其他网格员，此操作不再适用 (reassigned to another "
-                                         f"worker at {when}: this action no longer applies)") from None
+        raise reassigned(bench, moved) from None
     except TransitionRefused as refused:
         raise closed_or_refused(status, str(refused)) from None
     except InterventionRefused as refused:
         raise Refusal(422, "invalid", f"操作未执行，请检查填写的内容 ({refused})") from None
+
+
+def check_theirs(bench: Workbench, user: SignedIn, incident_id: str) -> None:
+    """Refuse at once, unlocked, what `act` refuses as not the worker's: before a resolve's photos are stored."""
+    with bench.sessions() as session:
+        incident = session.get(Incident, incident_id)
+        try:
+            if incident is None or not check_assignee(session, incident, user.worker_id or ""):
+                raise not_found()
+        except ReassignedAway as moved:
+            raise reassigned(bench, moved) from None
+
+
+def reassigned(bench: Workbench, moved: ReassignedAway) -> Refusal:
+    when = moved.at.astimezone(bench.site.config.tz).strftime("%m-%d %H:%M")
+    return Refusal(409, "reassigned", f"此事件已于 {when} 改派给其他网格员，此操作不再适用 (reassigned to another "
+                                      f"worker at {when}: this action no longer applies)")
 
 
 def closed_or_refused(status: IncidentStatus | None, english: str) -> Refusal:

@@ -87,7 +87,8 @@ class ExtensionRequests:
         granted = check_minutes(minutes if minutes is not None else asked.minutes)
         said = note_text(note, "an approval")
         # The worker's reason is on the request's own audit row; this one must fit an extension's reason.
-        reason = f"approved the request of {asked.worker_id} for {asked.minutes:g} min"
+        granted_other = f", granted {granted:g} min" if granted != asked.minutes else ""
+        reason = f"approved the request of {asked.worker_id} ({asked.minutes:g} min{granted_other})"
         reason = f"{reason}: {said}" if said else reason
         if len(reason) > NOTE_MAX:
             reason = reason[:NOTE_MAX - 1] + "…"

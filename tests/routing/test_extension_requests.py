@@ -121,7 +121,7 @@ def test_approval_moves_the_accept_deadline_of_a_dispatched_incident_by_the_minu
     assert (row.status, row.accept_by, row.accept_due, row.resolve_by) == (Status.DISPATCHED, moved, moved, RESOLVE_BY)
     assert trail(sessions, incident_id)[-1] == ("extend", "dispatched", "dispatched", LEADER)
     assert last_note(sessions, incident_id) == \
-        "approved the request of w-day for 90 min; accept by 2024-06-03T10:15+08:00 -> 2024-06-03T11:45+08:00"
+        "approved the request of w-day (90 min); accept by 2024-06-03T10:15+08:00 -> 2024-06-03T11:45+08:00"
     request = stored(sessions, request_id)
     assert (request.status, request.decided_by, request.decided_at, request.decision_note) == (
         RequestStatus.APPROVED, LEADER, LATER, None)
@@ -151,7 +151,7 @@ def test_approval_moves_the_resolve_deadline_of_an_accepted_incident_by_the_appr
                                                            RESOLVE_BY + timedelta(minutes=30))
     assert trail(sessions, incident_id)[-1] == ("extend", "accepted", "accepted", LEADER)
     extended = last_note(sessions, incident_id)
-    assert extended is not None and extended.startswith("approved the request of w-day for 120 min: 最最")
+    assert extended is not None and extended.startswith("approved the request of w-day (120 min, granted 30 min): 最最")
     assert extended.endswith("…; resolve by 2024-06-03T12:00+08:00 -> 2024-06-03T12:30+08:00")
     request = stored(sessions, request_id)
     assert (request.status, request.decision_note, request.reason) == (RequestStatus.APPROVED, note, long_reason)

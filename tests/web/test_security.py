@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.routing import BaseRoute, Mount
 
-from aibrain.web.app import create_app
+from aibrain.web.app import API_PREFIXES, create_app
 from aibrain.web.signed_in import SESSION_COOKIE
 from aibrain.web.workbench import Workbench
 from routing.access.access_tables import AuditEntry
@@ -23,7 +23,10 @@ from routing.access.accounts import disable_user
 from routing.incidents.tables import Incident
 from tests.web.workbench_client import PASSWORD, add_person, dispatch_incident, http_client, sign_in
 
-PUBLIC = {("GET", "/login"), ("POST", "/login")}  # everything else needs a session
+# Everything else needs a session. /m only sends the browser on to /m/, which asks for one; a browser fetches
+# the phone app's web manifest without cookies; neither it nor the service worker's script holds anything of a user.
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/m"), ("GET", "/m/manifest.webmanifest"),
+          ("GET", "/m/sw.js")}
 PATH_PARAMETER = re.compile(r"{([^}:]+)(:[^}]+)?}")
 
 
@@ -56,7 +59,7 @@ def test_every_route_refuses_an_anonymous_request(bench: Workbench) -> None:
             if (method, path) in PUBLIC:
                 continue
             response = client.request(method, filled(path, incident_id), follow_redirects=False)
-            if method == "GET" and not path.startswith(("/api/", "/events")):
+            if method == "GET" and not path.startswith(API_PREFIXES):
                 assert response.status_code == 303, (method, path, response.status_code)
                 assert response.headers["location"].startswith("/login?next="), (method, path)
             else:
@@ -99,8 +102,10 @@ def test_a_worker_reaches_only_their_own_incidents(bench: Workbench) -> None:
         for method, path in app_routes(bench):
             if "{incident_id}" not in path:
                 continue
-            response = client.request(method, filled(path, other), data={"csrf_token": token, "reason": "x",
-                                                                           "minutes": "10", "worker_id": "w-001"},
+            response = client.request(method, filled(path, other), data={"csrf_token": token, "reason": "other",
+                                                                           "text": "x", "minutes": "10",
+                                                                           "worker_id": "w-001"},
+                                      headers={"Idempotency-Key": f"forged-{method}-{len(path)}"},  # the phone API's
                                       follow_redirects=False)
             assert response.status_code in (403, 404), (method, path, response.status_code)
             assert "金陵东路口" not in response.text  # nothing of the other incident leaks
