@@ -185,7 +185,12 @@ def test_a_worker_gets_an_incident_live_accepts_it_and_resolves_it_with_a_photo(
         assert not phone.find_elements("css selector", "#inbox article.card")
         assert text_of(phone, "#open-count") == "0" and text_of(phone, "#net-state") == "在线"
 
+        phone.execute_script(LISTEN_FOR_ALERTS)
+        phone.find_element("id", "inbox-empty").click()  # a first tap lets the page make sounds
+
         incident_id = arrives(phone, bench, snapshot)
+        wait_for(phone, lambda page: page.execute_script("return window.alerted.tones") == 2)  # a two-tone beep
+        assert phone.execute_script("return window.alerted.vibrated") == [200, 100, 200]
         shown = text_of(phone, card(incident_id))
         assert stored_incident(bench, incident_id).kind_label in shown and "汇丰购物广场东门" in shown
         assert "接单时限" in text_of(phone, f"{card(incident_id)} .countdown")
@@ -216,6 +221,15 @@ def test_a_worker_gets_an_incident_live_accepts_it_and_resolves_it_with_a_photo(
         phone.find_element("id", "back").click()
         wait_for(phone, lambda page: page.find_elements("css selector", f'{card(incident_id)}[data-status="resolved"]'))
         assert text_of(phone, "#open-count") == "0"
+
+
+# What the phone would do on a new incident, noted: oscillators started (the beep), the vibration pattern.
+LISTEN_FOR_ALERTS = """
+window.alerted = {tones: 0, vibrated: null};
+navigator.vibrate = pattern => { window.alerted.vibrated = pattern; return true; };
+const start = OscillatorNode.prototype.start;
+OscillatorNode.prototype.start = function (...args) { window.alerted.tones += 1; return start.apply(this, args); };
+"""
 
 
 def test_a_resolve_made_offline_waits_on_the_phone_and_is_applied_once_when_the_network_returns(

@@ -111,11 +111,11 @@ function onIncident(data) {
   const what = `${data.kind_label || data.kind} · ${data.camera_name || data.camera_id}`;
   if (mine && NEW_WORK.has(data.action)) {
     announce();
-    if (byId('view-inbox').hidden) { // the inbox shows the new card itself
-      toast(`新事件：${what}`);
-    }
-  } else if (mine && VERDICTS[data.action]) {
+  }
+  if (mine && VERDICTS[data.action]) {
     toast(`${VERDICTS[data.action]}：${what}`);
+  } else if (mine && NEW_WORK.has(data.action) && byId('view-inbox').hidden) { // the inbox flashes the card
+    toast(`新事件：${what}`);
   } else if (takenAway) {
     toast(`事件已改派给其他网格员：${what}`);
   }

@@ -87,7 +87,6 @@ export class Outbox {
     this.onChange = onChange;
     this.onOutcome = onOutcome;
     this.onUnreachable = onUnreachable;
-    this.sending = new Set(); // keys in flight: a retry round never sends one twice at once
     this.results = new Map(); // outcomes of actions whose submit() waits for them
     this.flushing = null;
     this.timer = null;
@@ -98,15 +97,18 @@ export class Outbox {
     return this.store.all();
   }
 
-  /** Keep the action first, then send it (after what waited before it); resolves to its outcome. */
+  /**
+   * Keep the action first, then send it (after what waited before it); resolves to its outcome. Sends go
+   * one round at a time, so an action is never in flight twice at once.
+   */
   async submit(entry) {
     entry.createdAt = Date.now();
-    entry.attempts = 0;
     await this.store.put(entry);
     await this.changed();
     this.results.set(entry.key, null);
-    // A second round when a retry round was already under way and read the queue before this entry.
-    for (let round = 0; round < 2 && !this.results.get(entry.key); round += 1) {
+    const running = this.flushing; // a round under way may have read the queue before this entry
+    await this.flush();
+    if (running && !this.results.get(entry.key)) {
       await this.flush();
     }
     const outcome = this.results.get(entry.key) || OFFLINE;
@@ -115,20 +117,13 @@ export class Outbox {
   }
 
   async send(entry) {
-    this.sending.add(entry.key);
-    let outcome;
-    try {
-      outcome = await sendAction(entry);
-    } finally {
-      this.sending.delete(entry.key);
-    }
+    const outcome = await sendAction(entry);
     if (this.results.has(entry.key)) {
       this.results.set(entry.key, outcome);
     }
     if (outcome.kind === 'done' || outcome.kind === 'refused') {
       await this.store.remove(entry.key);
     } else {
-      entry.attempts += 1;
       entry.lastProblem = outcome.kind;
       await this.store.put(entry);
     }
@@ -156,9 +151,6 @@ export class Outbox {
       return;
     }
     for (const entry of await this.entries()) {
-      if (this.sending.has(entry.key)) {
-        continue;
-      }
       const outcome = await this.send(entry);
       if (outcome.kind !== 'done' && outcome.kind !== 'refused') {
         return; // kept: what follows it waits too, so actions reach the server in the order they were taken
