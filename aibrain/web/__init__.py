@@ -12,7 +12,7 @@ scope.py — what a user may see of the incident store, as a query condition.
 overview.py — the overview (指挥大屏): the page, /api/overview and the scope's grids as GeoJSON.
 overview_figures.py — the overview's queries: today's counters, open incidents by grid and as markers, cameras.
 events.py — /events: the live feed as server-sent events, each user's scope only.
-incidents.py — the incident list and detail, and the centre's actions (reassign, extend, false alarm, escalate).
+incidents.py — the incident list and detail (workers' photos and requests for more time on it), the centre's actions.
 incident_query.py — the list's filters, whitelisted sorts and capped paging, within the user's scope.
 incident_view.py — how incidents read on the pages: labels, site-time times, names for ids, allowed actions.
 grid_sketch.py — the detail's small map: the grid outline and the camera as server-drawn SVG.

@@ -32,7 +32,6 @@ CLOSED_SHOWN_FOR = timedelta(hours=24)  # a closed incident stays in the inbox t
 CLOSING_ACTIONS = frozenset(action for (_before, action), after in TRANSITIONS.items() if after in CLOSED_STATUSES)
 
 
-
 def chinese(label: str) -> str:
     """The 中文 half of one of the workbench's labels ("中文 English"): the phone shows only that.
 
