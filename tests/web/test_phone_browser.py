@@ -24,13 +24,13 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import Image
 from selenium.webdriver.support.ui import Select, WebDriverWait
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from aibrain.web.phone_pages import PHONE_DIR
 from aibrain.web.server import WebRole, bind
 from aibrain.web.workbench import Workbench
 from common.clock import utc_now
-from routing.access.access_tables import AuditEntry
+from routing.access.access_tables import AuditEntry, WebSession
 from routing.incidents.extension_requests import pending_request
 from routing.incidents.field_tables import IncidentPhoto
 from routing.incidents.tables import Incident, IncidentAction, IncidentEvent, IncidentStatus, MessageType, OutboxMessage
@@ -322,6 +322,35 @@ def answers(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def test_an_action_waiting_when_the_session_ended_is_kept_and_sent_after_signing_in_again(
+        bench: Workbench, phone: Any, worker: str, snapshot: Path) -> None:
+    with served(bench) as url:
+        sign_in_on_phone(phone, bench, url, worker)
+        incident_id = arrives(phone, bench, snapshot)
+        open_incident(phone, incident_id)
+        set_offline(phone, True)
+        phone.find_element("id", "accept").click()
+        wait_for(phone, lambda page: page.find_element("id", "outbox-count").text == "1")
+        with bench.sessions() as session, session.begin():  # signed out meanwhile (expired, or ended by an admin)
+            session.execute(delete(WebSession))
+
+        set_offline(phone, False)
+        wait_for(phone, lambda page: "重新登录" in page.find_element("id", "toast").text, timeout=RECONNECT_S)
+        assert "需重新登录" in text_of(phone, "#outbox .queued")
+        assert phone.find_element("id", "outbox-count").text == "1"  # kept
+        screenshot(phone, "phone-sign-in-again.png")
+
+        phone.find_element("css selector", "#toast a[href='/login?next=/m/']").click()
+        wait_for(phone, lambda page: page.find_elements("id", "username"))
+        phone.find_element("id", "username").send_keys(worker)
+        phone.find_element("id", "password").send_keys(PASSWORD)
+        phone.find_element("id", "sign-in").click()
+        wait_for(phone, lambda page: urlsplit(page.current_url).path == "/m/")
+        wait_for(phone, lambda page: page.find_element("id", "outbox-count").text == "0", timeout=RECONNECT_S)
+        wait_for(phone, lambda _page: stored_incident(bench, incident_id).status is IncidentStatus.ACCEPTED)
+        assert steps(bench, incident_id, IncidentAction.ACCEPT) == 1
 
 
 # The page's own way of sending, by hand: the same key, a freshly drawn photo.
