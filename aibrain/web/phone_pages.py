@@ -6,10 +6,12 @@ The service worker is served from /m/ (not /static/) so that its scope covers th
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from aibrain.web.signed_in import Reader
 from aibrain.web.workbench import STATIC_DIR, Workbench, workbench
@@ -17,6 +19,7 @@ from routing.access.roles import Role
 
 PHONE_DIR = STATIC_DIR / "phone"
 THEME_COLOUR = "#0f2447"
+VERSION_LINE = "const VERSION = 'dev';"  # in sw.js: replaced by the shell's content hash as it is served
 
 router = APIRouter()
 Bench = Annotated[Workbench, Depends(workbench)]
@@ -45,11 +48,22 @@ def phone_app(request: Request, bench: Bench, user: Reader) -> Response:
                       status_code=200 if is_worker else 403)
 
 
+@functools.cache
+def service_worker_source() -> str:
+    """sw.js with its cache version set to a hash of the files it keeps: any change to the app's scripts,
+    styles or icons makes a new worker, which fetches them afresh and drops the old cache."""
+    digest = hashlib.sha256()
+    for path in [*sorted(PHONE_DIR.iterdir()), STATIC_DIR / "live.js"]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    source = (PHONE_DIR / "sw.js").read_text(encoding="utf-8")
+    return source.replace(VERSION_LINE, f"const VERSION = '{digest.hexdigest()[:16]}';", 1)
+
+
 @router.get("/m/sw.js", include_in_schema=False)
 def service_worker() -> Response:
     # no-cache: the browser checks for a new worker on every visit instead of keeping an old one a day.
-    return FileResponse(PHONE_DIR / "sw.js", media_type="application/javascript",
-                        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/m/"})
+    return Response(service_worker_source(), media_type="application/javascript",
+                    headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/m/"})
 
 
 @router.get("/m/manifest.webmanifest", include_in_schema=False)

@@ -512,6 +512,7 @@ def test_the_shell_manifest_icons_and_service_worker_as_served(bench: Workbench,
         worker_js = client.get("/m/sw.js")
         assert worker_js.headers["content-type"].startswith("application/javascript")
         assert worker_js.headers["cache-control"] == "no-cache" and "respondWith" in worker_js.text
+        assert re.search(r"const VERSION = '[0-9a-f]{16}';", worker_js.text)  # the shell's hash: new files, new cache
         precached = set(re.findall(r"'(/static/phone/[^']+)'", worker_js.text))
         shipped = {f"/static/phone/{file.name}" for file in PHONE_DIR.iterdir() if file.name != "sw.js"}
         assert precached == shipped  # a file added to the app is one the phone has offline too

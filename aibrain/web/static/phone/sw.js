@@ -5,9 +5,10 @@
 //   /evidence/*, /photos/*     pictures: from the cache at once, refreshed behind (a cache of their own)
 // Never touched: anything but GET, /m/api/ and /events — actions and the inbox always meet the real network,
 // so the page itself sees a dropped connection and keeps the action in its outbox.
-// Change VERSION whenever a file of the shell changes: the new worker installs and removes the old caches.
+// VERSION is set as /m/sw.js is served (aibrain/web/phone_pages.py): a hash of the files kept here, so any
+// change to them is a new worker, which installs them afresh and removes the old caches.
 
-const VERSION = 'v1';
+const VERSION = 'dev';
 const SHELL_CACHE = `aibrain-phone-shell-${VERSION}`;
 const PICTURE_CACHE = `aibrain-phone-pictures-${VERSION}`;
 const SHELL_PAGE = '/m/';
