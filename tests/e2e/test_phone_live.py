@@ -1,6 +1,6 @@
 """Issue 11's acceptance, end to end: the grid worker's phone app served inside a real `aibrain run` (the
 site's `web:` section) on real footage, one file camera looping the street clip whose sidewalk holds a
-parked car (tests/e2e/test_workbench_live.py's site, its zone first on the sky).
+parked car (the workbench test's site, tests/e2e/workbench_run.py, its zone first on the sky).
 
 The worker on duty for G-01, added with `aibrain users add --role worker`, signs in on a 360x640 phone
 (headless Chromium's mobile emulation) and waits on the inbox at /m/. The test's edit of the site file
@@ -19,8 +19,6 @@ and web-live-photo.png."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -38,13 +36,14 @@ from routing.incidents.tables import Incident, IncidentAction, IncidentEvent
 from tests.conftest import unavailable
 from tests.e2e.loop_site import VERIFICATION
 from tests.e2e.replay_site import CAR_ZONE
-from tests.e2e.test_workbench_live import (
+from tests.e2e.workbench_run import (
     INCIDENT_S,
     LIVE_S,
     PAGE_S,
     PASSWORD_LINE,
     START_S,
     Run,
+    add_user,
     incidents,
     shown_after,
     sign_in,
@@ -87,14 +86,6 @@ def browsers() -> Iterator[tuple[Any, Any]]:
         desktop = stack.enter_context(headless_chromium())
         desktop.set_window_size(1600, 1000)
         yield phone, desktop
-
-
-def add_user(site_file: Path, username: str, password: str, *options: str) -> None:
-    """A user added with `aibrain users add` while the run goes on."""
-    added = subprocess.run([sys.executable, "-m", "aibrain", "users", "add", username, *options, "--password-stdin",
-                            "--config", str(site_file)], input=password + "\n", capture_output=True, text=True,
-                           timeout=60)
-    assert added.returncode == 0, added.stdout + added.stderr
 
 
 def phone_sign_in(phone: Any, base: str) -> None:
@@ -169,8 +160,7 @@ def test_a_parked_car_reaches_the_workers_phone_is_resolved_with_a_photo_and_the
     write(site_file, config)
     base = f"http://127.0.0.1:{config['web']['port']}"
     photo = footage_photo(pialin_street, tmp_path)
-    run = Run(site_file)  # not `as run`: LiveRun.__enter__ is typed as returning a LiveRun
-    with run:
+    with Run(site_file) as run:
         run.until(lambda: PASSWORD_LINE.search(run.output) is not None, START_S, "the first sign-in line")
         match = PASSWORD_LINE.search(run.output)
         assert match is not None

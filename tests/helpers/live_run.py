@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from tests.e2e.broker import wait_until
 
@@ -42,7 +43,7 @@ class LiveRun:
         wait_until(lambda: text in self.output or process.poll() is not None, timeout_s, repr(text))
         assert text in self.output, f"the run exited without logging {text!r}:\n{self.output[-3000:]}"
 
-    def __enter__(self) -> LiveRun:
+    def __enter__(self) -> Self:
         self._process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                          env=os.environ | {"PYTHONUNBUFFERED": "1"})
         stdout = self._process.stdout
