@@ -415,6 +415,15 @@ def test_a_worker_asks_for_more_time_and_closes_another_incident_as_a_false_alar
             asked = pending_request(session, longer)
             assert asked is not None and asked.minutes == 120 and asked.reason == "需联系车主，今日无法挪车"
         screenshot(phone, "phone-extension.png")
+        promised = stored_incident(bench, longer).accept_by
+        with bench.sessions() as session, session.begin():  # the leader says yes in the workbench
+            incident = session.get(Incident, longer)
+            assert incident is not None
+            bench.extension_requests.approve(session, incident, asked.id, "user:leader", bench.clock())
+        wait_for(phone, lambda page: "已批准" in page.find_element("id", "detail-extension").text, timeout=LIVE_S)
+        assert "时限已延长" in text_of(phone, "#toast")
+        later = stored_incident(bench, longer).accept_by
+        assert promised and later and later - promised == timedelta(minutes=120)
 
         phone.find_element("id", "back").click()
         open_incident(phone, mistaken)

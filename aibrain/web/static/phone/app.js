@@ -12,7 +12,8 @@ import {syncClock} from './time.js';
 import {toast} from './toast.js';
 
 const NEW_WORK = new Set(['dispatch', 'escalate', 'reassign', 'reopen']); // steps that hand this worker a job
-const VERDICTS = {verify: '核查通过', reopen: '核查未通过，需返工'};
+// Steps on this worker's incidents told in a toast: the camera's verdict, a leader's answer on more time.
+const TOLD = {verify: '核查通过', reopen: '核查未通过，需返工', extend: '时限已延长', refuse_extension: '延期申请被驳回'};
 const REFRESH_MS = 60000;
 const DEBOUNCE_MS = 250;
 const CACHE_KEY = 'aibrain-phone-inbox'; // the last inbox, shown when the page opens without a network
@@ -112,8 +113,8 @@ function onIncident(data) {
   if (mine && NEW_WORK.has(data.action)) {
     announce();
   }
-  if (mine && VERDICTS[data.action]) {
-    toast(`${VERDICTS[data.action]}：${what}`);
+  if (mine && TOLD[data.action]) {
+    toast(`${TOLD[data.action]}：${what}`);
   } else if (mine && NEW_WORK.has(data.action) && byId('view-inbox').hidden) { // the inbox flashes the card
     toast(`新事件：${what}`);
   } else if (takenAway) {
