@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import delete, func, select
 
@@ -80,7 +81,9 @@ def worker(bench: Workbench) -> str:
 
 
 def wait_for(browser: Any, condition: Callable[[Any], Any], timeout: float = WAIT_S) -> Any:
-    return WebDriverWait(browser, timeout, poll_frequency=0.1).until(condition)
+    # Lists are redrawn as the app refreshes them: an element read mid-redraw is read again.
+    return WebDriverWait(browser, timeout, poll_frequency=0.1,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def text_of(browser: Any, selector: str) -> str:
@@ -337,12 +340,14 @@ def test_an_action_waiting_when_the_session_ended_is_kept_and_sent_after_signing
             session.execute(delete(WebSession))
 
         set_offline(phone, False)
-        wait_for(phone, lambda page: "重新登录" in page.find_element("id", "toast").text, timeout=RECONNECT_S)
-        assert "需重新登录" in text_of(phone, "#outbox .queued")
+        wait_for(phone, lambda page: "需重新登录" in page.find_element("css selector", "#outbox .queued").text,
+                 timeout=RECONNECT_S)
+        assert "重新登录" in text_of(phone, "#toast")
         assert phone.find_element("id", "outbox-count").text == "1"  # kept
         screenshot(phone, "phone-sign-in-again.png")
 
-        phone.find_element("css selector", "#toast a[href='/login?next=/m/']").click()
+        # The note's sign-in link, tapped in one step (the note is redrawn when another read is refused).
+        phone.execute_script("document.querySelector(\"#toast a[href='/login?next=/m/']\").click()")
         wait_for(phone, lambda page: page.find_elements("id", "username"))
         phone.find_element("id", "username").send_keys(worker)
         phone.find_element("id", "password").send_keys(PASSWORD)
