@@ -492,7 +492,13 @@ def test_my_record_shows_the_months_figures(bench: Workbench, phone: Any, worker
                  and page.find_element("css selector", '.figure[data-name="open"] .value').text == "1")
         for name in ("handled", "on_time_pct", "reopened", "false_alarms"):
             assert phone.find_element("css selector", f'.figure[data-name="{name}"] .value').text
+        this_month = text_of(phone, "#record-month")
+        assert len(phone.find_elements("css selector", "#record-history li")) == 1
         screenshot(phone, "phone-record.png")
+
+        phone.find_element("id", "record-prev").click()  # last month: nothing yet
+        wait_for(phone, lambda page: page.find_element("id", "record-month").text not in ("", this_month))
+        wait_for(phone, lambda page: "本月暂无记录" in page.find_element("id", "record-history").text)
 
 
 def test_the_app_is_installable_and_its_service_worker_registers(bench: Workbench, phone: Any, worker: str) -> None:

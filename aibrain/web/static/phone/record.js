@@ -1,7 +1,7 @@
 // My record (#/record): the month's figures and the incidents handled, from /m/api/record?month=YYYY-MM.
 
 import {detailText, getJson} from './api.js';
-import {clockTime, serverNow} from './time.js';
+import {clockTime} from './time.js';
 
 const byId = id => document.getElementById(id);
 
@@ -37,19 +37,22 @@ function historyItem(row) {
 
 export class RecordView {
   constructor() {
-    this.month = new Date(serverNow()).toISOString().slice(0, 7);
-    byId('record-prev').addEventListener('click', () => this.load(shiftMonth(this.month, -1)));
-    byId('record-next').addEventListener('click', () => this.load(shiftMonth(this.month, 1)));
+    this.month = null; // until the server says which month it is now, in the site's time zone
+    byId('record-prev').addEventListener('click', () => this.step(-1));
+    byId('record-next').addEventListener('click', () => this.step(1));
+  }
+
+  step(months) {
+    if (this.month) {
+      this.load(shiftMonth(this.month, months));
+    }
   }
 
   async load(month = this.month) {
-    this.month = month;
-    const [year, number] = month.split('-');
-    byId('record-month').textContent = `${year} 年 ${Number(number)} 月`;
     const error = byId('record-error');
     let answer;
     try {
-      answer = await getJson(`/m/api/record?month=${encodeURIComponent(month)}`);
+      answer = await getJson(month ? `/m/api/record?month=${encodeURIComponent(month)}` : '/m/api/record');
     } catch (problem) {
       error.textContent = '离线：联网后再查看记录 (offline)';
       return;
@@ -58,6 +61,9 @@ export class RecordView {
       error.textContent = detailText(answer.body, answer.status);
       return;
     }
+    this.month = answer.body.month;
+    const [year, number] = this.month.split('-');
+    byId('record-month').textContent = `${year} 年 ${Number(number)} 月`;
     error.textContent = '';
     const figures = answer.body.figures || {};
     for (const figure of document.querySelectorAll('#record .figure[data-name]')) {
