@@ -19,7 +19,8 @@ export class DetailView {
     this.act = act;
     this.root = byId('detail');
     this.incidentId = null;
-    this.photos = new PhotoPicker(byId('resolve-photos'), byId('resolve-previews'), byId('resolve-photos-error'));
+    this.photos = new PhotoPicker(byId('resolve-photos'), byId('resolve-previews'), byId('resolve-photos-error'),
+                                  byId('resolve-photos-count'));
     byId('back').addEventListener('click', () => {
       window.location.hash = '#/';
     });

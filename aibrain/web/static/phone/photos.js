@@ -18,10 +18,11 @@ function problemWith(file) {
 }
 
 export class PhotoPicker {
-  constructor(input, previews, errorLine) {
+  constructor(input, previews, errorLine, countLine) {
     this.input = input;
     this.previews = previews;
     this.errorLine = errorLine;
+    this.countLine = countLine;
     this.files = [];
     input.addEventListener('change', () => this.add(Array.from(input.files || [])));
   }
@@ -83,5 +84,6 @@ export class PhotoPicker {
       return figure;
     });
     this.previews.replaceChildren(...figures);
+    this.countLine.textContent = this.files.length ? `已选 ${this.files.length}/${MAX_PHOTOS} 张` : '未选照片';
   }
 }
