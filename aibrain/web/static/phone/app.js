@@ -231,9 +231,24 @@ function showDetailIfOpen() {
   }
 }
 
+let shownView = null;
+let openedFromInbox = false;
+
+/** Back to the inbox: a step back in the history when the incident was opened from it (so the phone's own
+ *  back button does not return to the incident afterwards). */
+function backToInbox() {
+  if (openedFromInbox) {
+    window.history.back();
+  } else {
+    window.location.hash = '#/';
+  }
+}
+
 function route() {
   const id = openIncidentId();
   const view = id ? 'detail' : (window.location.hash === '#/record' ? 'record' : 'inbox');
+  openedFromInbox = view === 'detail' && shownView === 'inbox';
+  shownView = view;
   for (const name of ['inbox', 'detail', 'record']) {
     byId(`view-${name}`).hidden = name !== view;
   }
@@ -253,6 +268,7 @@ const record = new RecordView();
 
 unlockSoundOnFirstTap();
 openCardsOnTap(byId('inbox'));
+byId('back').addEventListener('click', backToInbox);
 window.addEventListener('hashchange', route);
 window.addEventListener('online', () => {
   showNet();

@@ -21,9 +21,6 @@ export class DetailView {
     this.incidentId = null;
     this.photos = new PhotoPicker(byId('resolve-photos'), byId('resolve-previews'), byId('resolve-photos-error'),
                                   byId('resolve-photos-count'));
-    byId('back').addEventListener('click', () => {
-      window.location.hash = '#/';
-    });
     byId('accept').addEventListener('click', () => this.accept());
     this.onSubmit('resolve-form', () => this.resolve());
     this.onSubmit('false-alarm-form', () => this.falseAlarm());
