@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import Image
 from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.support.expected_conditions import alert_is_present
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import delete, func, select
 
@@ -499,6 +500,36 @@ def test_my_record_shows_the_months_figures(bench: Workbench, phone: Any, worker
         phone.find_element("id", "record-prev").click()  # last month: nothing yet
         wait_for(phone, lambda page: page.find_element("id", "record-month").text not in ("", this_month))
         wait_for(phone, lambda page: "本月暂无记录" in page.find_element("id", "record-history").text)
+
+
+def test_signing_out_leaves_nothing_of_the_worker_on_the_phone(
+        bench: Workbench, phone: Any, worker: str, snapshot: Path) -> None:
+    with served(bench) as url:
+        sign_in_on_phone(phone, bench, url, worker)
+        assert service_worker_ready(phone).endswith("/m/")
+        incident_id = arrives(phone, bench, snapshot)
+        open_incident(phone, incident_id)
+        set_offline(phone, True)
+        phone.find_element("id", "accept").click()
+        wait_for(phone, lambda page: page.find_element("id", "outbox-count").text == "1")
+
+        phone.find_element("id", "nav-record").click()
+        wait_for(phone, lambda page: page.find_element("id", "sign-out").is_displayed())
+        phone.find_element("css selector", "#sign-out button").click()
+        question = wait_for(phone, alert_is_present())
+        assert "1 项操作未发送" in question.text
+        question.dismiss()  # not now: the action stays
+        assert phone.find_element("id", "outbox-count").text == "1"
+
+        set_offline(phone, False)
+        wait_for(phone, lambda page: page.find_element("id", "outbox-count").text == "0", timeout=RECONNECT_S)
+        phone.find_element("css selector", "#sign-out button").click()  # nothing waits: no question
+        wait_for(phone, lambda page: urlsplit(page.current_url).path == "/login")
+        left = phone.execute_async_script(
+            "const done = arguments[0]; caches.keys().then(names => done({"
+            "inbox: localStorage.getItem('aibrain-phone-inbox'), caches: names}));")
+        assert left == {"inbox": None, "caches": []}
+        assert stored_incident(bench, incident_id).status is IncidentStatus.ACCEPTED
 
 
 def test_the_app_is_installable_and_its_service_worker_registers(bench: Workbench, phone: Any, worker: str) -> None:

@@ -8,6 +8,7 @@ import {DetailView} from './detail.js';
 import {ACTION_LABELS, openCardsOnTap, renderInbox, tickCountdowns} from './inbox.js';
 import {Outbox} from './outbox.js';
 import {RecordView} from './record.js';
+import {forgetOnSignOut} from './signout.js';
 import {syncClock} from './time.js';
 import {toast} from './toast.js';
 
@@ -261,6 +262,16 @@ function route() {
   window.scrollTo(0, 0);
 }
 
+/** What this worker leaves on the phone: the saved inbox, the app's cached pages, waiting actions. */
+async function forgetWorker() {
+  localStorage.removeItem(CACHE_KEY);
+  await outbox.clear();
+  if (window.caches) {
+    const names = await caches.keys();
+    await Promise.all(names.filter(name => name.startsWith('aibrain-phone-')).map(name => caches.delete(name)));
+  }
+}
+
 // ---- start -----------------------------------------------------------------------------------------
 const outbox = new Outbox({onChange: showWaiting, onOutcome, onUnreachable: () => setReachable(false)});
 const detail = new DetailView(act);
@@ -269,6 +280,7 @@ const record = new RecordView();
 unlockSoundOnFirstTap();
 openCardsOnTap(byId('inbox'));
 byId('back').addEventListener('click', backToInbox);
+forgetOnSignOut(byId('sign-out'), {waiting: async () => (await outbox.entries()).length, forget: forgetWorker});
 window.addEventListener('hashchange', route);
 window.addEventListener('online', () => {
   showNet();

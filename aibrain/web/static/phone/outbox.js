@@ -65,6 +65,11 @@ class Store {
     await this.run('readwrite', store => store.delete(key)).catch(error => console.warn(error));
   }
 
+  async clear() {
+    this.memory.clear();
+    await this.run('readwrite', store => store.clear()).catch(error => console.warn(error));
+  }
+
   /** What waits, oldest first: those stored (from this page or an earlier one) and those only in memory. */
   async all() {
     const stored = await this.run('readonly', store => store.getAll()).catch(() => null);
@@ -95,6 +100,12 @@ export class Outbox {
 
   async entries() {
     return this.store.all();
+  }
+
+  /** Drop every waiting action (the worker signs out). */
+  async clear() {
+    await this.store.clear();
+    await this.changed();
   }
 
   /**

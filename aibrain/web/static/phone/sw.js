@@ -16,7 +16,7 @@ const SHELL_FILES = [
   '/m/manifest.webmanifest', '/static/live.js', '/static/phone/phone.css', '/static/phone/app.js',
   '/static/phone/api.js', '/static/phone/outbox.js', '/static/phone/inbox.js', '/static/phone/detail.js',
   '/static/phone/photos.js', '/static/phone/alerts.js', '/static/phone/record.js', '/static/phone/time.js',
-  '/static/phone/toast.js',
+  '/static/phone/toast.js', '/static/phone/signout.js',
   '/static/phone/icon-192.png', '/static/phone/icon-512.png', '/static/phone/icon-maskable-192.png',
   '/static/phone/icon-maskable-512.png',
 ];
