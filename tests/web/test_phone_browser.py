@@ -198,6 +198,8 @@ def test_a_worker_gets_an_incident_live_accepts_it_and_resolves_it_with_a_photo(
         shown = text_of(phone, card(incident_id))
         assert stored_incident(bench, incident_id).kind_label in shown and "汇丰购物广场东门" in shown
         assert "接单时限" in text_of(phone, f"{card(incident_id)} .countdown")
+        map_link = phone.find_element("css selector", f"{card(incident_id)} a.map").get_attribute("href")
+        assert map_link.startswith("geo:31.232,121.472")  # cam-01's location
         wait_for(phone, lambda _page: picture_loaded(phone, f"{card(incident_id)} img.evidence"))
         wait_for(phone, lambda page: page.find_element("id", "open-count").text == "1")
         assert phone.title.startswith("(1)")

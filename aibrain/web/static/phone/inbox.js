@@ -63,12 +63,12 @@ function cardElement(card, pending, fresh) {
   when.dataset.at = card.confirmed_at || '';
   const left = element('div', 'countdown');
   setCountdown(left, card.deadline);
-  if (card.map_url) { // top right, away from the middle of the card where a tap opens it
-    const map = element('a', 'map', '地图');
-    map.href = card.map_url;
-    head.append(map);
-  }
   article.append(picture, head, element('div', 'place', placeOf(card)), when, left);
+  if (card.map_url) { // under the picture, away from the middle of the card where a tap opens it
+    const map = element('a', 'map', '地图 Map');
+    map.href = card.map_url;
+    article.append(map);
+  }
   if (pending.length) {
     article.append(element('div', 'pending', `待发送：${pending.map(a => ACTION_LABELS[a] || a).join('、')}`));
   }
