@@ -2,8 +2,8 @@
 // up to three, each checked here first (an image, at most 10 MB) so the worker hears at once what is
 // wrong; the server checks again from the content. Previews with a button to drop one.
 
-export const MAX_PHOTOS = 3;
-export const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
+const MAX_PHOTOS = 3;
+const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
 const IMAGE_NAME = /\.(jpe?g|png|webp|gif|heic|heif)$/i; // some phones leave the type of a HEIC empty
 
 function problemWith(file) {

@@ -10,7 +10,7 @@ export function syncClock(serverNowIso) {
   }
 }
 
-export function serverNow() {
+function serverNow() {
   return Date.now() + offsetMs;
 }
 
@@ -30,7 +30,7 @@ function todayAt(iso) {
 }
 
 /** A duration in words: "45 秒", "12 分钟", "3 小时 5 分", "2 天 4 小时". */
-export function duration(ms) {
+function duration(ms) {
   const seconds = Math.max(0, Math.floor(ms / 1000));
   if (seconds < 60) {
     return `${seconds} 秒`;
@@ -55,7 +55,7 @@ function clock(ms) {
   return h ? `${h}:${m}:${s}` : `${m}:${s}`;
 }
 
-export const DEADLINE_LABELS = {accept: '接单时限', resolve: '处置时限'};
+const DEADLINE_LABELS = {accept: '接单时限', resolve: '处置时限'};
 
 /** The countdown's text and whether it is late, for a card's `deadline` ({which, at}) or null. */
 export function countdown(deadline) {
