@@ -527,6 +527,9 @@ def test_signing_out_leaves_nothing_of_the_worker_on_the_phone(
         wait_for(phone, lambda page: page.find_element("id", "outbox-count").text == "0", timeout=RECONNECT_S)
         phone.find_element("css selector", "#sign-out button").click()  # nothing waits: no question
         wait_for(phone, lambda page: urlsplit(page.current_url).path == "/login")
+        assert urlsplit(phone.current_url).query == "next=/m/"  # signing in again comes back to the app
+        assert phone.execute_async_script(
+            "const done = arguments[0]; fetch('/m/api/inbox').then(r => done(r.status));") == 401  # ended there too
         left = phone.execute_async_script(
             "const done = arguments[0]; caches.keys().then(names => done({"
             "inbox: localStorage.getItem('aibrain-phone-inbox'), caches: names}));")

@@ -280,7 +280,8 @@ const record = new RecordView();
 unlockSoundOnFirstTap();
 openCardsOnTap(byId('inbox'));
 byId('back').addEventListener('click', backToInbox);
-forgetOnSignOut(byId('sign-out'), {waiting: async () => (await outbox.entries()).length, forget: forgetWorker});
+forgetOnSignOut(byId('sign-out'), {waiting: async () => (await outbox.entries()).length, forget: forgetWorker,
+                                   told: text => toast(text, {error: true})});
 window.addEventListener('hashchange', route);
 window.addEventListener('online', () => {
   showNet();

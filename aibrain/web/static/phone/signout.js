@@ -1,25 +1,25 @@
 // Signing out of a phone that may be shared: what this worker left on it goes too (the inbox kept for
-// offline use, the app's cached pages, actions not sent yet — after asking, since those are lost).
+// offline use, the app's cached pages, actions not sent yet — after asking, since those are lost), and
+// the sign-in page that follows comes back to the app.
 
 /**
- * Before the sign-out form goes: `waiting()` says how many actions are not sent, `forget()` removes what
- * this worker left on the phone.
+ * Sign out through `form` (POST /logout with its CSRF field): `waiting()` says how many actions are not
+ * sent, `forget()` removes what this worker left on the phone, `told(text)` says why it could not.
  */
-export function forgetOnSignOut(form, {waiting, forget}) {
+export function forgetOnSignOut(form, {waiting, forget, told}) {
   form.addEventListener('submit', async event => {
-    if (form.dataset.forgotten === 'yes') {
-      return; // the second time round: cleared already, let it go
-    }
     event.preventDefault();
     const count = await waiting();
     if (count && !window.confirm(`还有 ${count} 项操作未发送，退出登录后将被删除。确定退出？`)) {
       return;
     }
     try {
-      await forget();
-    } finally {
-      form.dataset.forgotten = 'yes';
-      form.requestSubmit();
+      await fetch(form.action, {method: 'POST', body: new FormData(form)});
+    } catch (error) {
+      told('离线：联网后才能退出登录 (offline: sign out when back online)');
+      return;
     }
+    await forget();
+    window.location.assign('/login?next=/m/');
   });
 }
