@@ -13,10 +13,15 @@ export function forgetOnSignOut(form, {waiting, forget, told}) {
     if (count && !window.confirm(`还有 ${count} 项操作未发送，退出登录后将被删除。确定退出？`)) {
       return;
     }
+    let answer;
     try {
-      await fetch(form.action, {method: 'POST', body: new FormData(form)});
+      answer = await fetch(form.action, {method: 'POST', body: new FormData(form)});
     } catch (error) {
       told('离线：联网后才能退出登录 (offline: sign out when back online)');
+      return;
+    }
+    if (!answer.ok) { // the page's token is stale: the server has not ended the session
+      told('退出登录未成功，请刷新页面后重试 (reload the page and sign out again)');
       return;
     }
     await forget();
