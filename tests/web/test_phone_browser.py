@@ -429,7 +429,7 @@ def test_a_worker_asks_for_more_time_and_closes_another_incident_as_a_false_alar
             assert incident is not None
             bench.extension_requests.approve(session, incident, asked.id, "user:leader", bench.clock())
         wait_for(phone, lambda page: "已批准" in page.find_element("id", "detail-extension").text, timeout=LIVE_S)
-        assert "时限已延长" in text_of(phone, "#toast")
+        assert "时限已延长" in text_of(phone, "#detail-message")  # the news, where the worker is looking
         later = stored_incident(bench, longer).accept_by
         assert promised and later and later - promised == timedelta(minutes=120)
 

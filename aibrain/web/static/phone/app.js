@@ -114,7 +114,9 @@ function onIncident(data) {
   if (mine && NEW_WORK.has(data.action)) {
     announce();
   }
-  if (mine && TOLD[data.action]) {
+  if (mine && TOLD[data.action] && detail.showing(data.incident_id)) { // the news replaces the last outcome
+    detail.message(TOLD[data.action], data.action === 'reopen' || data.action === 'refuse_extension' ? 'error' : 'ok');
+  } else if (mine && TOLD[data.action]) {
     toast(`${TOLD[data.action]}：${what}`);
   } else if (mine && NEW_WORK.has(data.action) && byId('view-inbox').hidden) { // the inbox flashes the card
     toast(`新事件：${what}`);
