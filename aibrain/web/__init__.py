@@ -31,5 +31,6 @@ assessment_page.py — assessment (考核): figures per group, a chart by day, t
 server.py — serving: `aibrain web` in the foreground, or a role of `aibrain run`; the first admin.
 user_commands.py — `aibrain users add|passwd|disable|list`.
 templates/ — the pages (Jinja2, autoescaped).
-static/ — style sheet, scripts and the vendored ECharts (scripts/vendor_web_assets.py refreshes it).
+static/ — style sheet, scripts and the vendored ECharts (scripts/vendor_web_assets.py refreshes it); static/phone/ the
+phone app's scripts, style, service worker and icons.
 """
