@@ -8,6 +8,7 @@ interventions.py — the command centre's actions: reassign, extend a deadline, 
 field_tables.py — what workers send besides a status: photos of the result, requests for more time.
 field_work.py — a worker's own actions from the phone app (accept, resolve with photos, false alarm), sent once.
 extension_requests.py — requests for more time (延期申请): asked by a worker, approved or refused by a leader.
+worker_record_query.py — a worker's own record: their history for a month, and how many incidents stay open.
 dispatch.py — a confirmed violation becomes an incident and its alert (and any incident an alert).
 intake.py — the routing stage's loop: violations and camera events off a queue into the store.
 spool.py — the intake's local files for what could not be stored before a stop.
