@@ -320,6 +320,7 @@ Values = st.SearchStrategy[Any]
 # Invalid for every number of the schema: all are bounded above and must be > 0 or >= 0.
 BAD_NUMBERS: Values = st.sampled_from([
     math.nan, math.inf, -math.inf, -1, -1e-9, 10**400, 1e300, "fast", "", [], {}, None, [1.0], {"value": 1}])
+OPTIONAL_NUMBERS = frozenset({"accept_within_min", "resolve_within_min"})  # null: the default applies
 BAD_IDS: Values = st.sampled_from([
     "", " ", "-lead", "a b", "x" * 65, "摄像头", "a/b", "new\nline", "tab\t", 12, 1.5, True, [], {"id": 1}, ["cam"]])
 BAD_TEXT: Values = st.sampled_from(["", 5, None, [], {"zh": "东门"}, True])
@@ -419,7 +420,9 @@ def bad_number(draw: st.DrawFn, b: SiteBundle) -> tuple[str, str]:
                                                         "resolve_within_min")]
         + [(detector_target(site), k) for k in ("confidence", "iou", "max_batch", "max_wait_ms", "max_frame_gap_s")]
         + [(web_target(site), k) for k in ("port", "session_idle_min", "session_max_h")]))
-    value = target.node[key] = draw(BAD_NUMBERS)
+    # A rule's deadlines may be null on purpose (the kind's own apply); any other bad number is refused.
+    bad = BAD_NUMBERS.filter(lambda v: v is not None) if key in OPTIONAL_NUMBERS else BAD_NUMBERS
+    value = target.node[key] = draw(bad)
     return target.at(key), f"{target.path}.{key} = {value!r}"
 
 
