@@ -5,6 +5,7 @@ Its output type is `detector.violation.Violation`.
 backends/ — inference backends (ONNX Runtime, Ultralytics) and their pre/post-processing.
 rules/ — rule types (dwell, cluster, persistence, count), each with its parameters, and their registry.
 boxes.py — vectorised box geometry shared by NMS and the rules.
+caption_font.py — the CJK font evidence captions name their kind's 中文 label in.
 detections.py — Detections, the typed value between backend, tracker and rules.
 engine.py — the per-camera rule engine: tracked detections of a frame -> violations.
 evidence.py — evidence snapshots: the confirming frame with box, zone and caption.

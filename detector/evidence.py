@@ -7,6 +7,7 @@ cannot be written costs the picture, never the incident.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -14,8 +15,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, ImageDraw
+from PIL.ImageFont import FreeTypeFont
 
 from common.redact import describe
+from detector.caption_font import caption_font
 from detector.violation import Violation
 from streams.frame import Frame
 
@@ -25,14 +29,17 @@ BOX_COLOUR = (0, 0, 255)  # BGR red
 ZONE_COLOUR = (0, 220, 255)  # BGR amber
 TEXT_COLOUR = (255, 255, 255)
 JPEG_QUALITY = 90
-_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_FONT = cv2.FONT_HERSHEY_SIMPLEX  # ASCII only
+CJK_PX_PER_SCALE = 34  # CJK font size per cv2 scale step: ideographs a little taller than cv2's capitals
+_INK_LEVELS = (np.arange(256, dtype=np.float32) / 255)[:, None]  # ink 0-255 -> share of the text colour
 _UNSAFE = re.compile(r"[^\w.-]+")  # camera ids become directory names
 
 
 def render_evidence(frame: Frame, violation: Violation, zone_polygon_px: np.ndarray | None,
-                    tz: tzinfo = UTC) -> np.ndarray:
-    """A copy of the frame with the zone outline, the object's box, a label
-    (`kind class confidence`) above the box and the frame time (ISO, in `tz`) at the top left."""
+                    tz: tzinfo = UTC, label: str | None = None) -> np.ndarray:
+    """A copy of the frame with the zone outline, the object's box, a caption (`label kind class
+    confidence`; `label` is the kind's 中文 name, left out when None or no CJK font is installed) above
+    the box and the frame time (ISO, in `tz`) at the top left."""
     image = frame.image.copy()
     thickness = max(2, round(max(frame.width, frame.height) / 400))
     scale = max(0.5, max(frame.width, frame.height) / 1600)
@@ -42,23 +49,58 @@ def render_evidence(frame: Frame, violation: Violation, zone_polygon_px: np.ndar
     x1, y1, x2, y2 = (round(v) for v in violation.bbox)
     cv2.rectangle(image, (x1, y1), (x2, y2), BOX_COLOUR, thickness)
     what = violation.class_name if violation.object_count == 1 else f"{violation.object_count} objects"
-    label = f"{violation.kind} {what} {violation.confidence:.2f}"
-    _caption(image, label, (x1, max(y1, 0)), scale, BOX_COLOUR)
+    code = f"{violation.kind} {what} {violation.confidence:.2f}"
+    font = caption_font(round(CJK_PX_PER_SCALE * scale)) if label else None
+    if label and font is not None:
+        ink = _side_by_side(_cjk_ink(label, font), _ascii_ink(f" {code}", scale))
+    else:
+        ink = _side_by_side(_ascii_ink(code, scale))
+    _caption(image, ink, (x1, max(y1, 0)), BOX_COLOUR)
     stamp = datetime.fromtimestamp(frame.ts, tz).isoformat(timespec="seconds")
-    _caption(image, f"{frame.camera_id} {stamp}", (0, 0), scale, (0, 0, 0), below=True)
+    _caption(image, _side_by_side(_ascii_ink(f"{frame.camera_id} {stamp}", scale)), (0, 0), (0, 0, 0), below=True)
     return image
 
 
-def _caption(image: np.ndarray, text: str, corner: tuple[int, int], scale: float,
-             background: tuple[int, int, int], below: bool = False) -> None:
-    """Text on a filled band whose top-left (below=True) or bottom-left is `corner`, kept on the image."""
-    (w, h), baseline = cv2.getTextSize(text, _FONT, scale, 1)
-    band_h = h + baseline + 4
-    x = min(max(corner[0], 0), max(image.shape[1] - w - 4, 0))
+def _caption(image: np.ndarray, ink: np.ndarray, corner: tuple[int, int], background: tuple[int, int, int],
+             below: bool = False) -> None:
+    """Text (its ink, 0-255) on a filled band whose top-left (below=True) or bottom-left is `corner`, kept
+    on the image; only the band's pixels are touched, so a snapshot stays cheap on the inference thread."""
+    band_h, band_w = ink.shape
+    x = min(max(corner[0], 0), max(image.shape[1] - band_w, 0))
     top = corner[1] if below else corner[1] - band_h
     top = min(max(top, 0), max(image.shape[0] - band_h, 0))
-    cv2.rectangle(image, (x, top), (x + w + 4, top + band_h), background, cv2.FILLED)
-    cv2.putText(image, text, (x + 2, top + h + 2), _FONT, scale, TEXT_COLOUR, 1, cv2.LINE_AA)
+    band = image[top:top + band_h, x:x + band_w]  # a view: a band wider than the image is cut at its edge
+    back = np.array(background, np.float32)
+    shades = (back + (np.array(TEXT_COLOUR, np.float32) - back) * _INK_LEVELS + 0.5).astype(np.uint8)
+    band[:] = np.take(shades, ink[:band.shape[0], :band.shape[1]], axis=0)  # a colour per ink level, no float band
+
+
+_Ink = tuple[np.ndarray, int]  # a text's mask (0-255, 2 px margin) and the row of its baseline
+
+
+def _ascii_ink(text: str, scale: float) -> _Ink:
+    """ASCII text in cv2's font, which every install has."""
+    (w, h), descent = cv2.getTextSize(text, _FONT, scale, 1)
+    mask = np.zeros((h + descent + 4, w + 4), np.uint8)
+    cv2.putText(mask, text, (2, h + 2), _FONT, scale, 255, 1, cv2.LINE_AA)
+    return mask, h + 2
+
+
+def _cjk_ink(text: str, font: FreeTypeFont) -> _Ink:
+    """中文 text drawn by Pillow in the CJK font, cropped to its glyphs."""
+    left_f, top_f, right_f, bottom_f = font.getbbox(text, anchor="ls")
+    left, top, right, bottom = math.floor(left_f), math.floor(top_f), math.ceil(right_f), math.ceil(bottom_f)
+    picture = Image.new("L", (right - left + 4, bottom - top + 4))
+    ImageDraw.Draw(picture).text((2 - left, 2 - top), text, fill=255, font=font, anchor="ls")
+    return np.asarray(picture), 2 - top
+
+
+def _side_by_side(*inks: _Ink) -> np.ndarray:
+    """The inks in a row on one baseline: a CJK font (Droid Sans Fallback has no Latin letters) beside cv2's."""
+    above = max(baseline for _, baseline in inks)
+    below = max(mask.shape[0] - baseline for mask, baseline in inks)
+    return np.hstack([np.pad(mask, ((above - baseline, below - mask.shape[0] + baseline), (0, 0)))
+                      for mask, baseline in inks])
 
 
 def evidence_path(frame: Frame, violation: Violation, out_dir: Path, tz: tzinfo = UTC) -> Path:
@@ -72,11 +114,11 @@ def evidence_path(frame: Frame, violation: Violation, out_dir: Path, tz: tzinfo 
 
 
 def write_evidence(frame: Frame, violation: Violation, zone_polygon_px: np.ndarray | None, out_dir: Path,
-                   tz: tzinfo = UTC) -> Path:
-    """Render the snapshot and write it as JPEG; returns its path."""
+                   tz: tzinfo = UTC, label: str | None = None) -> Path:
+    """Render the snapshot (`label`: the kind's 中文 name, if it has one) and write it as JPEG; returns its path."""
     path = evidence_path(frame, violation, out_dir, tz)
     path.parent.mkdir(parents=True, exist_ok=True)
-    image = render_evidence(frame, violation, zone_polygon_px, tz)
+    image = render_evidence(frame, violation, zone_polygon_px, tz, label)
     if not cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
         raise OSError(f"camera {frame.camera_id}: could not write evidence {path}")
     return path
@@ -93,9 +135,9 @@ class EvidenceWrites:
     failing: bool = False
 
     def write(self, frame: Frame, violation: Violation, zone_polygon_px: np.ndarray | None, out_dir: Path,
-              tz: tzinfo = UTC) -> Path | None:
+              tz: tzinfo = UTC, label: str | None = None) -> Path | None:
         try:
-            path = write_evidence(frame, violation, zone_polygon_px, out_dir, tz)
+            path = write_evidence(frame, violation, zone_polygon_px, out_dir, tz, label)
         except Exception as exc:  # noqa: BLE001 - whatever breaks the picture, the incident goes on
             if not self.failing:
                 self.failing = True

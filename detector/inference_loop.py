@@ -30,13 +30,15 @@ POLL_TIMEOUT_S = 0.5  # longest wait for a frame before looking at `stop` again
 
 @dataclass
 class CameraDetectorState:
-    """What the detector keeps per camera: its tracker, its rule engine (zones and rules) and
-    whether its snapshot writes are failing."""
+    """What the detector keeps per camera: its tracker, its rule engine (zones and rules), whether its
+    snapshot writes are failing, and the 中文 name of each kind its snapshots caption (code -> label,
+    given by the app: the detector knows kinds, not the taxonomy; a kind not named shows its code only)."""
 
     tracker: CameraTracker
     engine: RuleEngine
     frame_size: tuple[int, int] | None = None
     evidence: EvidenceWrites = field(default_factory=EvidenceWrites)
+    kind_labels: Mapping[str, str] = field(default_factory=dict)
 
     def process(self, frame: Frame, detections: Detections, evidence_dir: Path | None = None,
                 tz: tzinfo = UTC) -> list[Violation]:
@@ -55,7 +57,8 @@ class CameraDetectorState:
         if evidence_dir is None:
             return violations
         return [replace(v, snapshot=self.evidence.write(
-            frame, v, self.engine.zone(v.zone).pixel_polygon(frame.width, frame.height), evidence_dir, tz))
+            frame, v, self.engine.zone(v.zone).pixel_polygon(frame.width, frame.height), evidence_dir, tz,
+            self.kind_labels.get(v.kind)))
             for v in violations]
 
 
