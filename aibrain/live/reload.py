@@ -23,9 +23,10 @@ RESTART_ONLY_ESCALATION = ("check_every_s",)
 def detector_inputs(site: Site, camera: CameraConfig) -> tuple[object, ...]:
     """What the camera's detector state is built from (assemble.camera_detector_state), the model aside:
     its zones (polygons, tags, allow windows), the site rules that apply to them with their resolved
-    parameters, the object filters and the frame gap. Equal inputs, equal behaviour: the running state
-    (tracks, dwell timers) is kept."""
-    rules = tuple((rule.kind, frozenset(rule.zone_tags), site.resolved_rule(rule).parameters)
+    parameters and their kinds' 中文 labels (drawn on the evidence), the object filters and the frame gap.
+    Equal inputs, equal behaviour: the running state (tracks, dwell timers) is kept."""
+    labels = assemble.kind_labels(site)
+    rules = tuple((rule.kind, labels.get(rule.kind), frozenset(rule.zone_tags), site.resolved_rule(rule).parameters)
                   for rule in assemble.camera_site_rules(site, camera))
     zones = tuple(zone.model_dump(exclude={"grid"}) for zone in camera.zones)  # a zone's grid is routing's
     return zones, rules, site.object_filters, site.config.detector.max_frame_gap_s
