@@ -1,4 +1,5 @@
-"""The `aibrain` command: run, web, users, replay, check-config, db upgrade, worker, models, broker provision."""
+"""The `aibrain` command: run, web, users, replay, eval, check-config, db upgrade, worker, models, dataset,
+broker provision."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 from aibrain.broker_setup import provision_command
 from aibrain.broker_setup.provision_command import ADMIN_URL_VARIABLE
 from aibrain.database_unavailable import exit_if_unavailable
+from aibrain.dataset import dataset_command
+from aibrain.evaluation import eval_command
 from aibrain.live.live_run import run_live
 from aibrain.logs import setup_logging
 from aibrain.model_tools import model_commands
@@ -109,6 +112,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     return model_commands.run(args)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    return eval_command.run(args)
+
+
+def cmd_dataset(args: argparse.Namespace) -> int:
+    return dataset_command.run(args)
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
@@ -239,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--database", help="database URL for the replay's incidents (default: a temporary SQLite)")
     replay.add_argument("--no-progress", action="store_true", help="no progress bars")
 
+    evaluate = add("eval", cmd_eval, "measure the rules: incidents of recorded files scored against labelled truth")
+    eval_command.add_arguments(evaluate)
+
     web = add("web", cmd_web, "the command centre's workbench: map, live incidents, actions (until SIGINT/SIGTERM)")
     web.add_argument("--config", type=Path, required=True)
     web.add_argument("--host", help="address to listen on (default: the site's web.host, else 127.0.0.1)")
@@ -258,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = add("models", cmd_models, "model cards and weights: list, find, fetch, export, train, evaluate")
     add_model_commands(models)
+
+    dataset = add("dataset", cmd_dataset, "training data from the field: confirmed incidents and false alarms")
+    dataset_command.add_arguments(dataset)
 
     broker = add("broker", None, "RabbitMQ users, permissions and topology")
     broker_commands = broker.add_subparsers(dest="broker_command", required=True)

@@ -92,9 +92,10 @@ class RuleEngine:
         kinds[weak] = ""
         return kinds
 
-    def evaluate(self, frame_ts: float, detections: Detections,
-                 frame_size: tuple[int, int]) -> list[Violation]:
-        """Violations confirmed on this frame; `detections` carry tracker ids, `frame_size` is (w, h)."""
+    def evaluate(self, frame_ts: float, detections: Detections, frame_size: tuple[int, int],
+                 image: np.ndarray | None = None) -> list[Violation]:
+        """Violations confirmed on this frame; `detections` carry tracker ids, `frame_size` is (w, h), `image`
+        the frame's picture (BGR) when rules may look at the objects' pixels."""
         width, height = frame_size
         kinds = self.object_kinds(detections, frame_size)
         single = one_box_per_object(detections.xyxy, detections.confidence, kinds)
@@ -102,7 +103,7 @@ class RuleEngine:
         points = detections.bottom_centres()
         in_zone = np.array([zone.contains(points, width, height) for zone in self.zones], dtype=bool)
         view = FrameView(frame_ts, detections, kinds, self.zones, in_zone.reshape(len(self.zones), len(detections)),
-                         frame_size)
+                         frame_size, image)
         local = datetime.fromtimestamp(frame_ts, self.tz) if self._scheduled else None
         return [self._violation(hit, view, frame_size) for rule in self.rules
                 for hit in rule.evaluate(self._as_seen_by(rule, view, local))]

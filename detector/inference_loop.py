@@ -53,7 +53,7 @@ class CameraDetectorState:
             self.tracker.reset()
         self.frame_size = size
         tracked = self.tracker.update(detections, frame.ts)
-        violations = self.engine.evaluate(frame.ts, tracked, (frame.width, frame.height))
+        violations = self.engine.evaluate(frame.ts, tracked, (frame.width, frame.height), frame.image)
         if evidence_dir is None:
             return violations
         return [replace(v, snapshot=self.evidence.write(

@@ -20,7 +20,8 @@ class FrameView:
     membership worked out once by the engine, for every rule to share.
 
     object_kinds: (N,) str, "" where the class maps to no kind (or the detection was filtered out);
-    in_zone: (Z, N) bool, row z for zones[z]; frame_size: (width, height) of the picture the boxes are in.
+    in_zone: (Z, N) bool, row z for zones[z]; frame_size: (width, height) of the picture the boxes are in;
+    image: that picture (BGR, read only), for rules that compare how objects look; None where no pixels are kept.
     """
 
     ts: float
@@ -29,6 +30,7 @@ class FrameView:
     zones: tuple[Zone, ...]
     in_zone: np.ndarray
     frame_size: tuple[int, int]
+    image: np.ndarray | None = None
 
     def normalised_boxes(self) -> np.ndarray:
         """(N, 4) boxes as fractions of the frame: what rules remember, so a camera whose
