@@ -20,6 +20,9 @@ class Violation:
     `kind` is a code of the taxonomy (configs/taxonomy.yaml), e.g. "non_motor_parking". Times are
     timezone-aware (UTC) and come from frame timestamps, never the wall clock. `bbox` is x1, y1,
     x2, y2 in the frame's pixels (around all members of a cluster); `frame_size` is (width, height).
+    `snapshot` is the evidence picture (drawn on); `frame` the same frame clean, beside it as
+    `<snapshot stem>.frame.jpg` with its detections in `<snapshot stem>.dets.json` (detector/evidence.py),
+    kept for training data; either is None when not written.
     `id` is made once, when the rule confirms: the incident takes it as its own id, so storing
     the same violation again (a retry, a replay of the spool) never makes a second incident.
     """
@@ -37,4 +40,5 @@ class Violation:
     frame_size: tuple[int, int]
     object_count: int = 1
     snapshot: Path | None = None
+    frame: Path | None = None
     id: str = field(default_factory=new_violation_id)

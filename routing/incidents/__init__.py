@@ -5,6 +5,7 @@ store.py — session-level reads and writes that never commit (the caller owns t
 lifecycle.py — the incident state machine as a lookup table.
 closed_loop.py — closed-loop actions inside the caller's transaction: transition, audit, outbox.
 interventions.py — the command centre's actions: reassign, extend a deadline, false alarm, escalate.
+false_alarms.py — why an incident was closed as a false alarm (误报): the reasons' codes and 中文 labels.
 field_tables.py — what workers send besides a status: photos of the result, requests for more time.
 field_work.py — a worker's own actions from the phone app (accept, resolve with photos, false alarm), sent once.
 extension_requests.py — requests for more time (延期申请): asked by a worker, approved or refused by a leader.

@@ -199,7 +199,8 @@ class Dispatcher:
             object_kind=violation.object_kind, class_name=violation.class_name, track_id=violation.track_id,
             confidence=violation.confidence, bbox=list(violation.bbox), frame_size=list(violation.frame_size),
             first_seen=violation.first_seen, confirmed_at=violation.confirmed_at,
-            snapshot=str(violation.snapshot) if violation.snapshot else None, created_at=now,
+            snapshot=str(violation.snapshot) if violation.snapshot else None,
+            frame=str(violation.frame) if violation.frame else None, created_at=now,
             accept_due=accept_due, resolve_due=resolve_due, accept_by=accept_due, resolve_by=resolve_due,
             escalation_level=0, verification_attempts=0,
         )

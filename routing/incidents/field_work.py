@@ -11,45 +11,22 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from routing.incidents import store
 from routing.incidents.closed_loop import ClosedLoop
+from routing.incidents.false_alarms import FALSE_ALARM_LABELS as FALSE_ALARM_LABELS
+from routing.incidents.false_alarms import FalseAlarmReason as FalseAlarmReason
 from routing.incidents.field_tables import IncidentPhoto
-from routing.incidents.interventions import InterventionRefused, note_text, reason_text
+from routing.incidents.interventions import InterventionRefused, close_as_false_alarm, note_text
 from routing.incidents.lifecycle import already_done
 from routing.incidents.tables import Incident, IncidentAction, IncidentEvent
 
 MAX_PHOTOS = 3
 IDEMPOTENCY_CONSUMER = "web"  # processed_messages.consumer of the app's actions
 _KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
-
-
-class FalseAlarmReason(StrEnum):
-    NOT_VIOLATION = "not_violation"
-    WRONG_PLACE = "wrong_place"
-    DUPLICATE = "duplicate"
-    OTHER = "other"  # the worker's own words are then required
-
-
-FALSE_ALARM_LABELS: dict[FalseAlarmReason, str] = {
-    FalseAlarmReason.NOT_VIOLATION: "不构成违规",
-    FalseAlarmReason.WRONG_PLACE: "位置不符",
-    FalseAlarmReason.DUPLICATE: "重复上报",
-    FalseAlarmReason.OTHER: "其他",
-}
-
-
-def false_alarm_reason(reason: str) -> FalseAlarmReason:
-    """`reason` as a FalseAlarmReason (a form sends its code); refused when it is none of them."""
-    try:
-        return FalseAlarmReason(reason)
-    except ValueError:
-        codes = ", ".join(FalseAlarmReason)
-        raise InterventionRefused(f"no reason {reason!r} for a false alarm: one of {codes}") from None
 
 
 class ReassignedAway(ValueError):
@@ -149,10 +126,6 @@ class FieldWork:
 
     def false_alarm(self, session: Session, incident: Incident, actor: str, at: datetime,
                     reason: FalseAlarmReason | str, text: str | None) -> None:
-        """Close as a false alarm; the note keeps the reason's label and the worker's words. `reason` may be
-        the form's code (refused when it is none)."""
-        reason = false_alarm_reason(reason)
-        what = "a false alarm"
-        said = reason_text(text, what) if reason is FalseAlarmReason.OTHER else note_text(text, what)
-        label = f"{FALSE_ALARM_LABELS[reason]} ({reason.value})"
-        self._loop.act(session, incident, IncidentAction.FALSE_ALARM, actor, at, f"{label}: {said}" if said else label)
+        """Close as a false alarm; the incident keeps the reason's code, the note its label and the worker's
+        words. `reason` may be the form's code (refused when it is none)."""
+        close_as_false_alarm(self._loop, session, incident, reason, text, actor, at)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from routing.assign.roster import Roster, Worker
 from routing.incidents.closed_loop import ClosedLoop, deadline_in_force
 from routing.incidents.dispatch import AlertBuilder, queue_alert
+from routing.incidents.false_alarms import FALSE_ALARM_LABELS, FalseAlarmReason
 from routing.incidents.tables import Incident, IncidentAction
 
 MAX_EXTENSION = timedelta(days=30)
@@ -73,8 +74,11 @@ class Interventions:
                 f"{(deadline + by).astimezone(local).isoformat(timespec='minutes')}")
         self._loop.extend(session, incident, by, actor, at, note)
 
-    def false_alarm(self, session: Session, incident: Incident, reason: str, actor: str, at: datetime) -> None:
-        self._loop.act(session, incident, IncidentAction.FALSE_ALARM, actor, at, reason_text(reason, "a false alarm"))
+    def false_alarm(self, session: Session, incident: Incident, reason: str, actor: str, at: datetime,
+                    code: FalseAlarmReason | str = FalseAlarmReason.OTHER) -> None:
+        """Close as a false alarm for `code` (the form's reason select), `reason` the person's words: required
+        for OTHER, which is what a form without the select (words only) stands for."""
+        close_as_false_alarm(self._loop, session, incident, code, reason, actor, at)
 
     def escalate(self, session: Session, incident: Incident, reason: str, actor: str, at: datetime) -> str | None:
         """The target told; None (nothing done) once the grid's chain is spent."""
@@ -85,6 +89,27 @@ class Interventions:
         if worker is None:
             raise InterventionRefused(f"no worker {worker_id!r} in the roster")
         return worker
+
+
+def false_alarm_reason(reason: str) -> FalseAlarmReason:
+    """`reason` as a FalseAlarmReason (a form sends its code); refused when it is none of them."""
+    try:
+        return FalseAlarmReason(reason)
+    except ValueError:
+        codes = ", ".join(FalseAlarmReason)
+        raise InterventionRefused(f"no reason {reason!r} for a false alarm: one of {codes}") from None
+
+
+def close_as_false_alarm(loop: ClosedLoop, session: Session, incident: Incident, reason: FalseAlarmReason | str,
+                         text: str | None, actor: str, at: datetime) -> None:
+    """Close as a false alarm (a worker's or the centre's), the reason's code kept on the incident; the note
+    keeps the reason's label and the person's words, which OTHER requires."""
+    reason = false_alarm_reason(reason)
+    what = "a false alarm"
+    said = reason_text(text, what) if reason is FalseAlarmReason.OTHER else note_text(text, what)
+    label = f"{FALSE_ALARM_LABELS[reason]} ({reason.value})"
+    loop.act(session, incident, IncidentAction.FALSE_ALARM, actor, at, f"{label}: {said}" if said else label)
+    incident.false_alarm_reason = reason.value
 
 
 def check_minutes(minutes: float) -> float:

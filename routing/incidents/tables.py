@@ -145,6 +145,8 @@ class Incident(Base):
     first_seen: Mapped[datetime]
     confirmed_at: Mapped[datetime]
     snapshot: Mapped[str | None] = mapped_column(String(1024))
+    # The same frame clean (no drawing), beside the snapshot with its detections' sidecar: training data.
+    frame: Mapped[str | None] = mapped_column(String(1024))
     created_at: Mapped[datetime]
     # The closed loop. Due times are the escalation clock: they move on when a limit is missed
     # (escalation), the incident reopens or is reassigned, or a deadline is extended.
@@ -158,6 +160,8 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None]
     verification_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_check_at: Mapped[datetime | None]  # when a pending verification is tried again
+    # Why it was closed as a false alarm: a routing.incidents.false_alarms.FalseAlarmReason code.
+    false_alarm_reason: Mapped[str | None] = mapped_column(String(32))
 
     # The incident list filters on one of these columns and sorts by confirmed_at: each index serves
     # both (and the column's lookups alone, as its leading column).

@@ -116,6 +116,7 @@ def test_a_false_alarm_keeps_the_reason_label_and_code_and_the_workers_words(ses
         (FalseAlarmReason.NOT_VIOLATION, " 车停在划线车位内 ", "不构成违规 (not_violation): 车停在划线车位内"),
         (FalseAlarmReason.WRONG_PLACE, None, "位置不符 (wrong_place)"),
         (FalseAlarmReason.DUPLICATE, "  ", "重复上报 (duplicate)"),
+        (FalseAlarmReason.WRONG_OBJECT, "是垃圾桶", "识别错误 (wrong_object): 是垃圾桶"),
         (FalseAlarmReason.OTHER, "施工围挡，非违规", "其他 (other): 施工围挡，非违规")]
     for track_id, (reason, text, note) in enumerate(cases):
         incident_id = dispatched(sessions, track_id)
@@ -123,6 +124,7 @@ def test_a_false_alarm_keeps_the_reason_label_and_code_and_the_workers_words(ses
             field.false_alarm(session, get(session, incident_id), ACTOR, AT, reason, text)
         assert trail(sessions, incident_id)[-1] == ("false_alarm", "dispatched", "false_alarm", ACTOR)
         assert last_note(sessions, incident_id) == note
+        assert incident(sessions, incident_id).false_alarm_reason == reason.value, "the code, for the dataset export"
     assert [(key, u.action, u.status) for key, u in updates(sessions)] == [
         ("worker.w-day", Action.FALSE_ALARM, Status.FALSE_ALARM)] * len(cases)
 

@@ -26,6 +26,7 @@ from routing.broker.topology import declare_topology, delete_topology
 from routing.incidents.closed_loop import ClosedLoop
 from routing.incidents.deadline_watcher import DeadlineWatcher
 from routing.incidents.dispatch import dispatch_id_for
+from routing.incidents.false_alarms import FalseAlarmReason
 from routing.incidents.interventions import InterventionRefused, Interventions
 from routing.incidents.lifecycle import TRANSITIONS, TransitionRefused, next_status
 from routing.incidents.tables import IncidentAction, IncidentEvent, IncidentStatus, MessageType, OutboxMessage
@@ -185,7 +186,8 @@ def test_a_false_alarm_ends_the_incident_and_nothing_escalates_or_verifies_it(se
                                   LATER)
     assert incident(sessions, open_one).status is Status.FALSE_ALARM
     assert trail(sessions, open_one)[-1] == ("false_alarm", "dispatched", "false_alarm", "user:centre")
-    assert last_note(sessions, open_one) == "a delivery tricycle, loading"
+    assert last_note(sessions, open_one) == "其他 (other): a delivery tricycle, loading", "words only: reason other"
+    assert incident(sessions, open_one).false_alarm_reason == "other"
     key, _, body = outbox(sessions)[-1]
     update = IncidentUpdate.model_validate_json(body)
     assert (key, update.status, update.due_by) == ("worker.w-day", Status.FALSE_ALARM, None)
@@ -208,8 +210,10 @@ def test_a_false_alarm_ends_the_incident_and_nothing_escalates_or_verifies_it(se
     coordinator.start_due_looks()
     assert verifier.watching("cam-01")
     with sessions() as session, session.begin():
-        interventions.false_alarm(session, get(session, resolved_one), "a parked bicycle of the shop itself",
-                                  "user:centre", LATER + timedelta(seconds=10))
+        interventions.false_alarm(session, get(session, resolved_one), "", "user:centre", LATER + timedelta(seconds=10),
+                                  FalseAlarmReason.WRONG_OBJECT)
+    assert incident(sessions, resolved_one).false_alarm_reason == "wrong_object"
+    assert last_note(sessions, resolved_one) == "识别错误 (wrong_object)", "words optional but for other"
     coordinator.on_verdict(PresenceResult(resolved_one, "cam-01", Verdict.STILL_THERE, 5, 5, 30.0))
     coordinator.record_verdicts()
     assert coordinator.recorded == 1 and incident(sessions, resolved_one).status is Status.FALSE_ALARM

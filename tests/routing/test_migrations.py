@@ -27,7 +27,7 @@ def test_upgrade_creates_the_tables_and_matches_the_models(db_url: str) -> None:
     try:
         with engine.connect() as connection:
             assert set(inspect(connection).get_table_names()) == TABLES
-            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0006"
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0007"
             indexes = {i["name"] for i in inspect(connection).get_indexes("outbox_messages")}
             assert "ix_outbox_messages_unsent" in indexes
             # What `alembic check` does: autogenerate finds nothing between models and database.
@@ -175,5 +175,36 @@ def test_0006_keeps_the_audit_rows_and_undoes_cleanly(db_url: str) -> None:
             assert "from_worker_id" not in {c["name"] for c in inspect(connection).get_columns("incident_events")}
             assert connection.scalar(text("SELECT count(*) FROM incident_events")) == 1
         upgrade_to_head(db_url)
+    finally:
+        engine.dispose()
+
+
+def test_0007_adds_the_frame_and_the_false_alarm_reason_and_undoes_cleanly(db_url: str) -> None:
+    """Incidents stored before 0007 carry over with no clean frame and no reason; the new columns take a
+    frame path and a reason's code; 0007 undoes cleanly, the rows still there, and applies again."""
+    engine = make_engine(db_url)
+    at = datetime(2024, 6, 3, 2, 0)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0006")
+            connection.execute(text(
+                "INSERT INTO incidents (id, kind, kind_label, status, camera_id, camera_name, zone, object_kind, "
+                "class_name, track_id, confidence, bbox, frame_size, first_seen, confirmed_at, created_at, "
+                "escalation_level, snapshot) VALUES ('i-1', 'motor_parking', '机动车乱停放', 'false_alarm', 'c', 'C', "
+                "'z', 'motor_vehicle', 'car', 1, 0.9, '[1,2,3,4]', '[640,480]', :at, :at, :at, 0, 'evidence/c/a.jpg')"),
+                {"at": at})
+            command.upgrade(alembic_config(connection), "0007")
+            assert connection.execute(text("SELECT snapshot, frame, false_alarm_reason FROM incidents")).all() == [
+                ("evidence/c/a.jpg", None, None)]
+            connection.execute(text("UPDATE incidents SET frame = :frame, false_alarm_reason = 'wrong_object'"),
+                               {"frame": "evidence/c/a.frame.jpg"})
+            command.downgrade(alembic_config(connection), "0006")
+            columns = {c["name"] for c in inspect(connection).get_columns("incidents")}
+            assert not {"frame", "false_alarm_reason"} & columns and "snapshot" in columns
+            assert connection.execute(text("SELECT id, snapshot FROM incidents")).all() == [("i-1", "evidence/c/a.jpg")]
+        upgrade_to_head(db_url)
+        with session_factory(engine)() as session:
+            incident = session.get(Incident, "i-1")
+            assert incident is not None and (incident.frame, incident.false_alarm_reason) == (None, None)
     finally:
         engine.dispose()

@@ -6,4 +6,5 @@
 0004_centre_actions.py — the command centre's actions: promised deadlines, web actors, incident-list indexes.
 0005_access.py — the workbench's users, their web sessions, the audit log.
 0006_field_work.py — workers' photos and requests for more time; the worker a reassignment took an incident from.
+0007_training_capture.py — an incident's clean frame (training data) and its false alarm's reason.
 """
