@@ -29,13 +29,18 @@ class Page:
 
 
 def render(page: Page) -> str:
-    environment = Environment(loader=PackageLoader("aibrain.replay.report"),
-                              autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
-    environment.filters["media_time"] = format_media_time
-    environment.filters["local"] = lambda value: local_text(value, page.context)
-    environment.filters["file_name"] = lambda value: Path(value).name
-    return environment.get_template("report.html.j2").render(page=page, **vars(page))
+    return environment(page.context).get_template("report.html.j2").render(page=page, **vars(page))
+
+
+def environment(context: ReportContext) -> Environment:
+    """The templates of this folder (the replay's page, and pages that reuse its style) with their filters."""
+    templates = Environment(loader=PackageLoader("aibrain.replay.report"),
+                            autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined,
+                            trim_blocks=True, lstrip_blocks=True)
+    templates.filters["media_time"] = format_media_time
+    templates.filters["local"] = lambda value: local_text(value, context)
+    templates.filters["file_name"] = lambda value: Path(value).name
+    return templates
 
 
 def local_text(value: datetime, context: ReportContext) -> str:
