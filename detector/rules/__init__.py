@@ -9,7 +9,8 @@ dwell.py — one object standing still in a zone for long enough.
 cluster.py — several kinds of object together in a zone for long enough.
 persistence.py — a static thing present in enough of the last looks.
 count.py — too many objects of a kind in a zone for long enough.
-standing.py — which detections stand still, and for how long.
+standing.py — which detections stand still, and for how long; the same object found again after a gap.
+look.py — how an object looks, and whether an object found again is the same one.
 episode.py — frame time, and a condition that must hold for long enough.
 """
 

@@ -128,6 +128,20 @@ class StandingParameters(LastingParameters):
     """Parameters of a rule that follows objects standing still."""
 
     max_displacement: float = Field(0.3, gt=0, le=5, description="stationary: moved less than this x box size")
+    max_scale_change: float = Field(0.25, gt=0, le=5, description=(
+        "stationary: box height changed by less than this share (an object coming towards the camera grows)"))
+    same_object_iou: float = Field(0.5, gt=0, le=1, description=(
+        "a detection overlapping a remembered object's box this much (IoU) may be that object found again"))
+    min_look_similarity: float = Field(0.8, ge=0, le=1, description=(
+        "found again after a gap: grey thumbnails must correlate (NCC) at least this much to be the same "
+        "object; 0 turns the test off"))
+    max_colour_distance: float = Field(0.35, ge=0, le=1, description=(
+        "found again after a gap: colour histograms (Bhattacharyya) must be at most this far apart to be the "
+        "same object; 1 turns the test off"))
+    min_seen_ratio: float = Field(0.5, ge=0, le=1, description=(
+        "share of the frames since the object stopped in which it must be seen (or hidden by other detections)"))
+    occluded_cover: float = Field(0.5, gt=0, le=1, description=(
+        "a frame missing the object is excused when other detections cover this share of its box"))
 
 
 P = TypeVar("P", bound=RuleParameters)

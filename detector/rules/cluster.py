@@ -57,7 +57,7 @@ class ClusterRule(RuleBase[ClusterParameters]):
     def __post_init__(self) -> None:
         super().__post_init__()
         params = self.params
-        self._standing = StandingObjects(params.max_displacement, params.lost_tolerance_s, self.max_frame_gap_s)
+        self._standing = StandingObjects(params, self.max_frame_gap_s)
         self._clock = FrameClock(self.max_frame_gap_s)
         self._stationary_kinds = frozenset().union(*(g.objects for g in params.groups if g.stationary))
 
@@ -79,11 +79,13 @@ class ClusterRule(RuleBase[ClusterParameters]):
         return hits
 
     def _settled(self, view: FrameView) -> np.ndarray:
-        """(N,) bool: detections of a stationary group's kinds that have stood still for settle_s."""
+        """(N,) bool: detections of a stationary group's kinds that have stood still for settle_s, seen (or
+        hidden by other detections) in at least min_seen_ratio of those frames."""
         indices, zones = view.candidates(self._stationary_kinds, self.zone_tags, self.params.min_confidence)
         settled = np.zeros(len(view.detections), dtype=bool)
         for index, standing in self._standing.update(view, indices, zones):
-            settled[index] = standing.dwell_s >= self.params.settle_s
+            settled[index] = (standing.dwell_s >= self.params.settle_s
+                              and standing.seen_ratio >= self.params.min_seen_ratio)
         return settled
 
     def _members(self, view: FrameView, in_zone: np.ndarray, settled: np.ndarray) -> np.ndarray | None:

@@ -31,15 +31,15 @@ class DwellRule(RuleBase[DwellParameters]):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self._standing = StandingObjects(self.params.max_displacement, self.params.lost_tolerance_s,
-                                         self.max_frame_gap_s)
+        self._standing = StandingObjects(self.params, self.max_frame_gap_s)
 
     def evaluate(self, view: FrameView) -> list[RuleHit]:
         """Hits confirmed on this frame; timestamps must not decrease between calls."""
         indices, zones = view.candidates(self.params.objects, self.zone_tags, self.params.min_confidence)
         hits = []
         for index, standing in self._standing.update(view, indices, zones):
-            if not standing.confirmed and standing.dwell_s >= self.params.dwell_s:
+            if (not standing.confirmed and standing.dwell_s >= self.params.dwell_s
+                    and standing.seen_ratio >= self.params.min_seen_ratio):
                 standing.confirmed = True
                 hits.append(RuleHit(self.kind, standing.zone, index, standing.object_kind, standing.first_seen_ts))
         return hits

@@ -17,6 +17,7 @@ from detector.model_card import known_object_kinds, load_card, object_kind_looku
 from detector.rules import RULE_TYPES, DwellParameters, DwellRule, Rule, new_rule
 from detector.violation import Violation
 from detector.zones import Zone
+from tests.detector.rule_frames import picture
 
 T0 = 1_700_000_000.0
 SIZE = (1000, 1000)
@@ -30,19 +31,24 @@ PAVEMENT = Zone("pavement", frozenset({"no_parking", "sidewalk"}), ((0, 0.5), (1
 
 @dataclass(frozen=True)
 class Obj:
-    """One detection: a 100 x 60 box whose bottom centre is (x, y)."""
+    """One detection: a 100 x 60 box whose bottom centre is (x, y), painted with the pattern `look` (the
+    same look is the same object to the eye; see rule_frames.picture)."""
 
     track: int
     x: float = 300
     y: float = 800
     cls: int = BICYCLE
     conf: float = 0.8
+    look: int = 0
+
+    def xyxy(self) -> tuple[float, float, float, float]:
+        return (self.x - 50, self.y - 60, self.x + 50, self.y)
 
 
 def detections(*objs: Obj) -> Detections:
     if not objs:
         return Detections.empty()
-    xyxy = np.array([[o.x - 50, o.y - 60, o.x + 50, o.y] for o in objs], np.float32)
+    xyxy = np.array([o.xyxy() for o in objs], np.float32)
     return Detections(xyxy, np.array([o.conf for o in objs], np.float32), np.array([o.cls for o in objs]),
                       np.array([o.track for o in objs]))
 
@@ -60,8 +66,9 @@ def make_engine(zone_tags: frozenset[str] = frozenset({"no_parking"})) -> RuleEn
 
 
 def run(engine: RuleEngine, frames: Sequence[tuple[float, tuple[Obj, ...]]]) -> list[Violation]:
-    """Feed (seconds after T0, objects) frames; all violations in order."""
-    return [v for t, objs in frames for v in engine.evaluate(T0 + t, detections(*objs), SIZE)]
+    """Feed (seconds after T0, objects) frames, each with its picture; all violations in order."""
+    return [v for t, objs in frames
+            for v in engine.evaluate(T0 + t, detections(*objs), SIZE, picture(tuple((o.xyxy(), o.look) for o in objs)))]
 
 
 def every(start: float, stop: float, *objs: Obj, step: float = 1.0) -> list[tuple[float, tuple[Obj, ...]]]:
