@@ -80,7 +80,8 @@ def camera_detector_state(site: Site, camera: CameraConfig, model: LoadedModel) 
                         object_kind_lookup(model.card, model.backend.class_names),
                         known_object_kinds(model.card), camera_zones(camera), camera_rules(site, camera),
                         filters, site.config.tz)
-    return CameraDetectorState(CameraTracker(), engine, kind_labels=kind_labels(site))
+    return CameraDetectorState(CameraTracker(), engine, kind_labels=kind_labels(site),
+                               evidence_frames=site.config.evidence_frames)
 
 
 def source_settings(site: Site, camera: CameraConfig, *, url: str | None = None,

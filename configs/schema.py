@@ -233,6 +233,8 @@ class SiteConfig(Strict):
     queue_prefix: QueuePrefix = "aibrain"
     fallback_queue: Identifier = Field("unassigned", description="queue suffix for grids with nobody on duty")
     evidence_dir: Path = Path("var/evidence")
+    evidence_frames: bool = Field(True, description="keep each snapshot's frame clean beside it with all its "
+                                  "detections (<stem>.frame.jpg, <stem>.dets.json): training data, ~0.2-0.4 MB each")
     model: str = Field("yolov8n", description="model card name under models/, or a path to .onnx/.pt")
     model_card: str = Field("yolov8n", description="card giving object kinds when `model` is a path")
     model_dirs: list[Path] = Field(default_factory=list, description="where card weights are looked for")

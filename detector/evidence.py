@@ -1,15 +1,19 @@
-"""Evidence snapshots: the confirming frame with the object's box, the zone and a caption.
+"""Evidence snapshots: the confirming frame with the object's box, the zone and a caption; and beside
+each, for training data, the same frame clean (`<stem>.frame.jpg`) with every detection of it
+(`<stem>.dets.json`, DETECTIONS_VERSION).
 
 Drawing and writing only; which frame and which object come from the rules. A snapshot that
-cannot be written costs the picture, never the incident.
+cannot be written costs the picture, never the incident; a clean frame that cannot, only itself.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
@@ -20,6 +24,7 @@ from PIL.ImageFont import FreeTypeFont
 
 from common.redact import describe
 from detector.caption_font import caption_font
+from detector.detections import Detections
 from detector.violation import Violation
 from streams.frame import Frame
 
@@ -29,6 +34,8 @@ BOX_COLOUR = (0, 0, 255)  # BGR red
 ZONE_COLOUR = (0, 220, 255)  # BGR amber
 TEXT_COLOUR = (255, 255, 255)
 JPEG_QUALITY = 90
+FRAME_JPEG_QUALITY = 95  # training pictures: q90 artefacts would be learnt; q95 is 1024x576 in ~0.2 MB
+DETECTIONS_VERSION = 1  # of the `.dets.json` sidecar (detections_sidecar)
 _FONT = cv2.FONT_HERSHEY_SIMPLEX  # ASCII only
 CJK_PX_PER_SCALE = 34  # CJK font size per cv2 scale step: ideographs a little taller than cv2's capitals
 _INK_LEVELS = (np.arange(256, dtype=np.float32) / 255)[:, None]  # ink 0-255 -> share of the text colour
@@ -124,29 +131,112 @@ def write_evidence(frame: Frame, violation: Violation, zone_polygon_px: np.ndarr
     return path
 
 
+def frame_path(snapshot: Path) -> Path:
+    """The clean frame beside a snapshot: `<snapshot stem>.frame.jpg`."""
+    return snapshot.with_name(f"{snapshot.stem}.frame.jpg")
+
+
+def detections_path(snapshot: Path) -> Path:
+    """The detections' sidecar beside a snapshot: `<snapshot stem>.dets.json`."""
+    return snapshot.with_name(f"{snapshot.stem}.dets.json")
+
+
+def detections_sidecar(frame: Frame, violation: Violation, detections: Detections,
+                       class_names: Mapping[int, str]) -> dict[str, object]:
+    """What the clean frame shows, as its sidecar holds it (JSON, version DETECTIONS_VERSION): every one of
+    `detections` (all classes and confidences, pixel boxes, the tracker's id or null), the model's whole class
+    map, and the violation (`class_id` null for a class the map does not name)."""
+    names = {int(class_id): name for class_id, name in class_names.items()}
+    ids = {name: class_id for class_id, name in sorted(names.items(), reverse=True)}  # the lowest id of a name
+    return {
+        "version": DETECTIONS_VERSION, "camera_id": frame.camera_id, "ts": frame.ts,
+        "frame_size": [frame.width, frame.height],
+        "class_names": {str(class_id): name for class_id, name in sorted(names.items())},
+        "detections": [{"class_id": int(class_id), "class_name": names.get(int(class_id), str(class_id)),
+                        "xyxy": [round(float(v), 2) for v in box], "confidence": round(float(confidence), 4),
+                        "track_id": int(track) if track >= 0 else None}
+                       for box, confidence, class_id, track in zip(detections.xyxy, detections.confidence,
+                                                                    detections.class_id, detections.tracker_id,
+                                                                    strict=True)],
+        "violation": {"id": violation.id, "kind": violation.kind, "bbox": [round(v, 2) for v in violation.bbox],
+                      "class_id": ids.get(violation.class_name), "object_count": violation.object_count},
+    }
+
+
+def write_frame(frame: Frame, violation: Violation, detections: Detections, class_names: Mapping[int, str],
+                snapshot: Path) -> Path:
+    """Write the clean frame (JPEG, FRAME_JPEG_QUALITY) and its detections' sidecar beside `snapshot`; returns
+    the frame's path. Both or neither: a sidecar that cannot be written takes the frame away again."""
+    path = frame_path(snapshot)
+    if not cv2.imwrite(str(path), frame.image, [cv2.IMWRITE_JPEG_QUALITY, FRAME_JPEG_QUALITY]):
+        raise OSError(f"camera {frame.camera_id}: could not write the clean frame {path}")
+    try:
+        text = json.dumps(detections_sidecar(frame, violation, detections, class_names), ensure_ascii=False)
+        detections_path(snapshot).write_text(text + "\n", encoding="utf-8")
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
 @dataclass
-class EvidenceWrites:
-    """One camera's snapshot writes: `write` returns None instead of raising when the folder cannot
-    take the picture (disk full, a mount gone), so the violation goes on without it. The first
-    failure after a success is logged as an ERROR, the rest of that burst not, so a full disk
-    does not flood the log at the frame rate; the first success after it is logged too.
-    """
+class WriteFailures:
+    """One camera's failing writes of one sort of evidence file, logged once per burst: the first failure
+    after a success as an ERROR, the rest of that burst not, so a full disk does not flood the log at the
+    frame rate; the first success after it is logged too."""
+
+    what: str  # the files, e.g. "evidence snapshots"
+    meanwhile: str  # what happens without them
 
     failing: bool = False
+
+    def failed(self, camera_id: str, out_dir: Path, exc: BaseException) -> None:
+        if not self.failing:
+            self.failing = True
+            log.error("camera %s: %s cannot be written to %s (%s); %s until writes work again", camera_id,
+                      self.what, out_dir, describe(exc), self.meanwhile)
+
+    def worked(self, camera_id: str, out_dir: Path) -> None:
+        if self.failing:
+            self.failing = False
+            log.info("camera %s: %s are written to %s again", camera_id, self.what, out_dir)
+
+
+def _snapshot_failures() -> WriteFailures:
+    return WriteFailures("evidence snapshots", "incidents are stored and sent without a snapshot")
+
+
+def _frame_failures() -> WriteFailures:
+    return WriteFailures("clean frames (training data)", "incidents are stored and sent without their clean frame")
+
+
+@dataclass
+class EvidenceWrites:
+    """One camera's evidence writes: `write` and `write_frame` return None instead of raising when the
+    folder cannot take the files (disk full, a mount gone), so the violation goes on without them; each
+    sort of file's failures are logged once per burst (WriteFailures).
+    """
+
+    snapshots: WriteFailures = field(default_factory=_snapshot_failures)
+    frames: WriteFailures = field(default_factory=_frame_failures)
 
     def write(self, frame: Frame, violation: Violation, zone_polygon_px: np.ndarray | None, out_dir: Path,
               tz: tzinfo = UTC, label: str | None = None) -> Path | None:
         try:
             path = write_evidence(frame, violation, zone_polygon_px, out_dir, tz, label)
         except Exception as exc:  # noqa: BLE001 - whatever breaks the picture, the incident goes on
-            if not self.failing:
-                self.failing = True
-                log.error("camera %s: evidence snapshots cannot be written to %s (%s); incidents are stored "
-                          "and sent without a snapshot until writes work again", frame.camera_id, out_dir,
-                          describe(exc))
+            self.snapshots.failed(frame.camera_id, out_dir, exc)
             return None
-        if self.failing:
-            self.failing = False
-            log.info("camera %s: evidence snapshots are written to %s again", frame.camera_id, out_dir)
+        self.snapshots.worked(frame.camera_id, out_dir)
         return path
 
+    def write_frame(self, frame: Frame, violation: Violation, detections: Detections,
+                    class_names: Mapping[int, str], snapshot: Path) -> Path | None:
+        """The clean frame and its sidecar beside `snapshot` (write_frame); None when they cannot be written."""
+        try:
+            path = write_frame(frame, violation, detections, class_names, snapshot)
+        except Exception as exc:  # noqa: BLE001 - whatever breaks the files, the incident goes on
+            self.frames.failed(frame.camera_id, snapshot.parent, exc)
+            return None
+        self.frames.worked(frame.camera_id, snapshot.parent)
+        return path

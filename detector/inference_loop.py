@@ -12,6 +12,8 @@ from datetime import UTC, tzinfo
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
+
 from common.role import ThreadRole
 from detector.backends.backend import Backend
 from detector.detections import Detections
@@ -39,11 +41,14 @@ class CameraDetectorState:
     frame_size: tuple[int, int] | None = None
     evidence: EvidenceWrites = field(default_factory=EvidenceWrites)
     kind_labels: Mapping[str, str] = field(default_factory=dict)
+    evidence_frames: bool = True  # keep each snapshot's frame clean beside it, with its detections (the site's switch)
 
     def process(self, frame: Frame, detections: Detections, evidence_dir: Path | None = None,
                 tz: tzinfo = UTC) -> list[Violation]:
-        """Track, apply the rules, and snapshot each violation when `evidence_dir` is given; a
-        violation whose snapshot cannot be written keeps `snapshot` None (see EvidenceWrites)."""
+        """Track, apply the rules, and snapshot each violation when `evidence_dir` is given, with the clean
+        frame and every one of `detections` beside the snapshot when `evidence_frames` is on. A violation
+        whose snapshot cannot be written keeps `snapshot` and `frame` None, one whose clean frame cannot,
+        `frame` (see EvidenceWrites)."""
         size = (frame.width, frame.height)
         if self.frame_size is not None and size != self.frame_size:
             # Tracks in the old picture's pixels would not match; rules remember objects in
@@ -54,12 +59,32 @@ class CameraDetectorState:
         self.frame_size = size
         tracked = self.tracker.update(detections, frame.ts)
         violations = self.engine.evaluate(frame.ts, tracked, (frame.width, frame.height), frame.image)
-        if evidence_dir is None:
+        if evidence_dir is None or not violations:
             return violations
-        return [replace(v, snapshot=self.evidence.write(
-            frame, v, self.engine.zone(v.zone).pixel_polygon(frame.width, frame.height), evidence_dir, tz,
-            self.kind_labels.get(v.kind)))
-            for v in violations]
+        seen = with_track_ids(detections, tracked) if self.evidence_frames else detections
+        return [self._keep_evidence(frame, v, seen, evidence_dir, tz) for v in violations]
+
+    def _keep_evidence(self, frame: Frame, violation: Violation, detections: Detections, evidence_dir: Path,
+                       tz: tzinfo) -> Violation:
+        snapshot = self.evidence.write(frame, violation, self.engine.zone(violation.zone).pixel_polygon(
+            frame.width, frame.height), evidence_dir, tz, self.kind_labels.get(violation.kind))
+        # Beside the snapshot: without one (its folder failing), there is nowhere to put the frame either.
+        clean = self.evidence.write_frame(frame, violation, detections, self.engine.class_names, snapshot) \
+            if snapshot is not None and self.evidence_frames else None
+        return replace(violation, snapshot=snapshot, frame=clean)
+
+
+def with_track_ids(detections: Detections, tracked: Detections) -> Detections:
+    """`detections` (all of them, as the backend gave them) with the tracker's id of each where it gave
+    one: the tracked detection with the very same box and class (the tracker returns the boxes it was given,
+    reordered). The tracker may keep only some; the rest stay -1."""
+    ids = np.full(len(detections), -1, np.int64)
+    if len(detections) and len(tracked):
+        same = ((detections.xyxy[:, None, :] == tracked.xyxy[None, :, :]).all(axis=2)
+                & (detections.class_id[:, None] == tracked.class_id[None, :]))
+        found = same.any(axis=1)
+        ids[found] = tracked.tracker_id[same.argmax(axis=1)[found]]
+    return Detections(detections.xyxy, detections.confidence, detections.class_id, ids)
 
 
 @dataclass

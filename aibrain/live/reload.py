@@ -13,9 +13,12 @@ from configs.load import Site
 from configs.schema import CameraConfig
 
 # Read once at start: the database, the broker and its queues' names, the model and how it is run, the
-# evidence folder, the ports, the time zone every clock reads in, and what the workbench shows as the district.
+# evidence folder and whether clean frames go beside the snapshots (changing it live would rebuild every camera's
+# detector state, its dwell timers with it), the ports, the time zone every clock reads in, and what the workbench
+# shows as the district.
 RESTART_ONLY = ("timezone", "district", "database", "broker", "broker_tls", "queue_prefix", "fallback_queue",
-                "evidence_dir", "model", "model_card", "model_dirs", "metrics_port", "metrics_host", "web")
+                "evidence_dir", "evidence_frames", "model", "model_card", "model_dirs", "metrics_port", "metrics_host",
+                "web")
 RESTART_ONLY_DETECTOR = ("confidence", "iou", "max_batch", "max_wait_ms")
 RESTART_ONLY_ESCALATION = ("check_every_s",)
 

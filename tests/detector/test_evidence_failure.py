@@ -61,7 +61,7 @@ def test_an_unwritable_evidence_folder_still_stores_and_dispatches_the_incident(
     assert not thread.is_alive()
 
     assert handed, "the parked bikes were confirmed and handed on"
-    assert all(v.snapshot is None for v in handed)
+    assert all(v.snapshot is None and v.frame is None for v in handed), "no frame where the snapshot has no folder"
     assert loop.stats.evidence_failures == len(handed) == loop.stats.cameras["cam-01"].evidence_failures
     assert loop.stats.cameras["cam-01"].errors == 0
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
@@ -70,7 +70,7 @@ def test_an_unwritable_evidence_folder_still_stores_and_dispatches_the_incident(
     with sessions() as session:
         incidents = session.scalars(select(Incident)).all()
         assert {i.id for i in incidents} == {v.id for v in handed}
-        assert all(i.snapshot is None for i in incidents)
+        assert all(i.snapshot is None and i.frame is None for i in incidents)
         assert len(session.scalars(select(OutboxMessage)).all()) == len(handed)
     engine.dispose()
 
