@@ -17,10 +17,10 @@ import av
 import cv2
 import numpy as np
 
-from aibrain.evaluation.eval_run import Evaluation, evaluated_end_s
+from aibrain.evaluation.eval_run import GAP_S, Evaluation, evaluated_end_s
 from aibrain.evaluation.matching import FalseAlarm, Figures, Miss
 from aibrain.evaluation.truth import Box
-from aibrain.replay.report import report_context, write_report
+from aibrain.replay.report import ReportContext, report_context, write_report
 from aibrain.replay.report.html import environment
 from aibrain.replay.report.images import thumbnail_uri
 from aibrain.replay.report.rows import in_report
@@ -102,17 +102,27 @@ def alarm_row(alarm: FalseAlarm, number: int, report_dir: Path) -> AlarmRow:
     return AlarmRow(number, alarm, in_report(snapshot, report_dir, "evidence"), thumbnail_uri(snapshot))
 
 
+def eval_context(site: Site, camera: CameraConfig, evaluation: Evaluation, truth_file: Path) -> ReportContext:
+    """The replay report's context, its settings saying how the evaluation replayed and matched."""
+    context = report_context(site, camera, ReplayRequest(files=[f.file for f in evaluation.files],
+                                                         camera_id=camera.id))
+    slack = f"{evaluation.slack_s:g} s"
+    changed = {
+        "media range": "; ".join(f"{f.file.name} {f.entry.range[0]:g}–{f.entry.range[1]:g} s" if f.entry.range
+                                 else f"{f.file.name} whole" for f in evaluation.files),
+        "timeline origin": f"the first file's modification time; each file alone, {GAP_S:g} s after the one before",
+    }
+    settings = [("truth file", str(truth_file)),
+                ("confirm windows", f"arrival + the rule's dwell_s − {slack} .. leaving (or the end) + {slack}"),
+                *((what, changed.get(what, value)) for what, value in context.settings)]
+    return replace(context, settings=settings)
+
+
 def write_eval_report(site: Site, camera: CameraConfig, evaluation: Evaluation, truth_file: Path,
                       report_dir: Path) -> Path:
     """Writes report_dir/evaluation.html (and evaluation.json, misses/) beside the replay's report.html;
     returns the evaluation page's path."""
-    request = ReplayRequest(files=[f.file for f in evaluation.files], camera_id=camera.id)
-    ranges = "; ".join(f"{f.file.name} {f.entry.range[0]:g}–{f.entry.range[1]:g} s" if f.entry.range
-                       else f"{f.file.name} whole" for f in evaluation.files)
-    context = report_context(site, camera, request)
-    context = replace(context, settings=[("truth file", str(truth_file)),
-                                         *((what, ranges if what == "media range" else value)
-                                           for what, value in context.settings)])
+    context = eval_context(site, camera, evaluation, truth_file)
     write_report(evaluation.outcome, context, report_dir)
     ends = {str(f.file): evaluated_end_s(replayed)
             for f, replayed in zip(evaluation.files, evaluation.outcome.files, strict=False)}

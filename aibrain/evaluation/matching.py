@@ -119,7 +119,11 @@ class Match:
 class FalseAlarm:
     incident: Confirmation
     why: Why
-    object: str | None  # the truth object it fits in kind and place, if any
+    fits: Expectation | None  # the truth object it fits in kind and place, if any
+
+    @property
+    def object(self) -> str | None:
+        return self.fits.object.id if self.fits else None
 
     def as_json(self) -> dict[str, Any]:
         seen = self.incident
@@ -161,11 +165,11 @@ def match_file(incidents: list[Confirmation], expected: list[Expectation],
             matched[best.object.id] = best
             result.matches.append(Match(best, seen))
         elif timely:
-            result.false_alarms.append(FalseAlarm(seen, Why.DUPLICATE, timely[0].object.id))
+            result.false_alarms.append(FalseAlarm(seen, Why.DUPLICATE, timely[0]))
         elif ignored(seen, ignore):
             result.ignored.append(seen)
         elif here:
-            result.false_alarms.append(FalseAlarm(seen, Why.OUTSIDE_WINDOW, here[0].object.id))
+            result.false_alarms.append(FalseAlarm(seen, Why.OUTSIDE_WINDOW, here[0]))
         else:
             result.false_alarms.append(FalseAlarm(seen, Why.NO_SUCH_OBJECT, None))
     result.misses = [Miss(e) for e in expected if e.window is not None and e.object.id not in matched]
@@ -224,7 +228,8 @@ def figures(files: list[FileMatching], expected: list[Expectation]) -> tuple[dic
             per_kind[match.incident.kind].ttc_s.append(match.ttc_s)
         for alarm in matching.false_alarms:
             per_kind[alarm.incident.kind].fp += 1
-            per_kind[alarm.incident.kind].duplicates += alarm.why is Why.DUPLICATE
+            if alarm.why is Why.DUPLICATE:
+                per_kind[alarm.incident.kind].duplicates += 1
         for miss in matching.misses:
             per_kind[miss.expected.object.kind].fn += 1
     overall = Figures()

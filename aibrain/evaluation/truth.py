@@ -23,7 +23,7 @@ files:
 An object standing for less than its rule's `dwell_s` expects no incident: it is there so that a
 confirmation of it counts as a false alarm ("outside its window"), not as a miss.
 Problems name the truth file, the entry and the field, e.g.
-`truth.yaml: files[0].objects[1].stands: leaves (3.0 s) before it arrives (5.0 s)`.
+`truth.yaml: files[0].objects[1].stands: leaves (3 s) before it arrives (5 s)`.
 """
 
 from __future__ import annotations

@@ -68,6 +68,7 @@ def test_a_window_that_cannot_match_gives_a_miss_and_a_false_alarm_shown_in_the_
 
     page = (report / "evaluation.html").read_text(encoding="utf-8")
     assert 'id="false-alarm-1"' in page and "outside its window" in page and alarm["incident_id"] in page
+    assert re.search(r"object <code>peugeot</code>:\s+应确认 confirm in 0:00:06\.0 – 0:00:07\.0", page), "its window"
     assert 'id="miss-1"' in page and "<b>peugeot</b>" in page
     linked = re.findall(r'<a href="([^"]+\.jpg)"><img class="thumb" src="data:image/jpeg;base64,', page)
     assert len(linked) == 2 and all((report / picture).is_file() for picture in linked), linked
