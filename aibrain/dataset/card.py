@@ -80,6 +80,7 @@ def card_data(card: DatasetCard) -> dict[str, Any]:
     reasons = Counter(i.reason or "unrecorded" for i in everyone if i.verdict is not Verdict.POSITIVE)
     return {
         EXPORT_MARK: 1,
+        "complete": True,
         "created_at": card.local(card.created_at),
         "command": card.command,
         "site": str(card.site_file),

@@ -58,6 +58,8 @@ def prepare_out(out: Path, force: bool) -> None:
     for kind in ("images", "labels"):
         for split in Split:
             (out / kind / split).mkdir(parents=True, exist_ok=True)
+    # Marked as an export from the start: one cut short (a full disk, Ctrl-C) can be replaced with --force.
+    (out / CARD_YAML).write_text(yaml.safe_dump({EXPORT_MARK: 1, "complete": False}), encoding="utf-8")
 
 
 def example_name(camera_id: str, stamp: str, incident_id: str) -> str:
