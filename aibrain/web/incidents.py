@@ -42,6 +42,7 @@ from routing.access import audit
 from routing.access.roles import Role
 from routing.assign.grids import GeoPoint
 from routing.incidents.extension_requests import pending_request
+from routing.incidents.false_alarms import FALSE_ALARM_LABELS, FalseAlarmReason
 from routing.incidents.field_tables import ExtensionRequest, IncidentPhoto
 from routing.incidents.interventions import InterventionRefused
 from routing.incidents.lifecycle import TransitionRefused, already_done
@@ -160,7 +161,7 @@ def detail_page(request: Request, bench: Workbench, user: SignedIn, incident_id:
         "sketch": sketch, "done": done, "error": error, "failed": failed,
         "photos": photos, "requests": requests, "waiting_id": waiting.id if waiting else None,
         "request_labels": REQUEST_STATUS_LABELS,
-        "actions": shown, "forms": forms,
+        "actions": shown, "forms": forms, "false_alarm_reasons": FALSE_ALARM_LABELS,
         "choices": worker_choices(bench, incident, bench.clock()) if acts else []}, status_code=status_code)
 
 
@@ -203,10 +204,12 @@ def typed_minutes(minutes: str) -> float:
 
 
 @router.post("/incidents/{incident_id}/false-alarm", include_in_schema=False)
-def false_alarm(request: Request, incident_id: IncidentId, user: Actor, bench: Bench, reason: Text = "") -> Response:
+def false_alarm(request: Request, incident_id: IncidentId, user: Actor, bench: Bench, reason: Text = "",
+                code: Annotated[str, Form(max_length=32)] = FalseAlarmReason.OTHER.value) -> Response:
+    """`code`: the reason select's FalseAlarmReason (a form without it: other, whose words `reason` are required)."""
     def apply(session: Session, incident: Incident, at: datetime) -> str:
-        bench.interventions.false_alarm(session, incident, reason, user.actor, at)
-        return reason.strip()
+        bench.interventions.false_alarm(session, incident, reason, user.actor, at, code)
+        return f"{code}: {reason.strip()}" if reason.strip() else code
 
     return act(request, bench, user, incident_id, IncidentAction.FALSE_ALARM, apply)
 

@@ -24,6 +24,7 @@ from aibrain.web.incident_query import COUNT_CAP, PAGE_SIZE
 from aibrain.web.workbench import Workbench
 from configs.load import load_site
 from routing.access.access_tables import AuditEntry
+from routing.incidents.false_alarms import FALSE_ALARM_LABELS, FalseAlarmReason
 from routing.incidents.migrate import upgrade_to_head
 from routing.incidents.tables import Incident, IncidentAction, IncidentEvent, IncidentStatus, OutboxMessage
 from tests.web.web_site import WebSiteNames, write_web_site
@@ -363,3 +364,34 @@ def test_a_worker_accepts_and_resolves_their_own_incident_like_their_feedback_wo
     trail = [(step.action, step.actor) for step in steps(bench, incident_id)][2:]
     assert trail == [(IncidentAction.ACCEPT, "user:zhangwei"), (IncidentAction.RESOLVE, "user:zhangwei")]
     assert [row.routing_key.rsplit(".", 2)[-2:] for row in outbox_after(bench, last)] == [["worker", "w-001"]] * 2
+
+
+def test_the_centre_closes_a_false_alarm_with_a_reason_from_the_select(bench: Workbench) -> None:
+    """The detail page's select offers every reason the phone does; the code chosen is stored (wrong_object makes a
+    hard negative for training), words optional but for other; a form without the select closes as other."""
+    add_person(bench, "centre", "centre", "district")
+    wrong, words_only, bogus = (dispatch_incident(bench, "cam-01") for _ in range(3))
+    with http_client(bench) as client:
+        token = sign_in(client, "centre")
+        page = client.get(f"/incidents/{wrong}")
+        select_html = page.text.split('id="false-alarm-code"', 1)[1].split("</select>", 1)[0]
+        assert re.findall(r'<option value="(\w+)"', select_html) == [reason.value for reason in FalseAlarmReason]
+        assert all(label in select_html for label in FALSE_ALARM_LABELS.values())
+        assert re.search(r'<option value="other" selected>', select_html), "words alone mean other"
+
+        closed = client.post(f"/incidents/{wrong}/false-alarm", data={"code": "wrong_object", "csrf_token": token})
+        assert closed.status_code == 200 and "误报" in closed.text
+        closed = client.post(f"/incidents/{words_only}/false-alarm",
+                             data={"reason": "a parked delivery cart", "csrf_token": token})
+        assert closed.status_code == 200
+        refused = client.post(f"/incidents/{bogus}/false-alarm",
+                              data={"code": "bogus", "reason": "x", "csrf_token": token})
+        assert refused.status_code == 422 and "no reason &#39;bogus&#39;" in refused.text
+    stored = {incident_id: stored_incident(bench, incident_id) for incident_id in (wrong, words_only, bogus)}
+    assert [(row.status, row.false_alarm_reason) for row in stored.values()] == [
+        (IncidentStatus.FALSE_ALARM, "wrong_object"), (IncidentStatus.FALSE_ALARM, "other"),
+        (IncidentStatus.DISPATCHED, None)]
+    with bench.sessions() as session:
+        notes = dict(session.execute(select(IncidentEvent.incident_id, IncidentEvent.note)
+                                     .where(IncidentEvent.action == IncidentAction.FALSE_ALARM)).all())
+    assert notes == {wrong: "识别错误 (wrong_object)", words_only: "其他 (other): a parked delivery cart"}

@@ -6,6 +6,7 @@ sign-in, the worker role and the CSRF token; photos that cannot be taken leave n
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -22,7 +23,7 @@ from aibrain.web.workbench import Workbench
 from common.clock import utc_now
 from routing.access.access_tables import AuditEntry
 from routing.incidents.field_tables import IncidentPhoto
-from routing.incidents.field_work import FalseAlarmReason
+from routing.incidents.field_work import FALSE_ALARM_LABELS, FalseAlarmReason
 from routing.incidents.tables import Incident, IncidentAction, IncidentEvent, IncidentStatus
 from tests.web.workbench_client import (
     add_person,
@@ -310,6 +311,7 @@ def test_a_false_alarm_with_each_reason(workers: Workbench, reason: FalseAlarmRe
         closed = phone.send(incident_id, "false-alarm", data={"reason": reason.value, "text": "车是执法车辆"})
         assert closed.status_code == 200, closed.text
         assert (closed.json()["outcome"], closed.json()["status"]) == ("applied", "false_alarm")
+        assert stored_incident(bench, incident_id).false_alarm_reason == reason.value  # wrong_object: hard negative
         card = phone.inbox()["incidents"][0]
         assert (card["section"], card["status_label"], card["actions"]) == ("closed", "误报", [])
         assert reason.value in card["last_step"]["note"]
@@ -387,3 +389,13 @@ def test_the_same_resolve_sent_at_once_from_several_threads_is_applied_once(work
     assert count(bench, IncidentEvent, IncidentEvent.incident_id == incident_id,
                  IncidentEvent.action == IncidentAction.RESOLVE) == 1
     assert count(bench, IncidentPhoto) == 1 and len(photo_files(bench)) == 1
+
+
+def test_the_phone_offers_every_false_alarm_reason_with_its_label(workers: Workbench) -> None:
+    with http_client(workers) as client:
+        Phone(client, "zhangwei")
+        page = client.get("/m/")
+    assert page.status_code == 200
+    select = page.text.split('id="false-alarm-reason"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="(\w+)">([^<]+)</option>', select) == [
+        (reason.value, FALSE_ALARM_LABELS[reason]) for reason in FalseAlarmReason]
