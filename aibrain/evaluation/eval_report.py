@@ -17,7 +17,7 @@ import av
 import cv2
 import numpy as np
 
-from aibrain.evaluation.eval_run import GAP_S, Evaluation, evaluated_end_s
+from aibrain.evaluation.eval_run import GAP_S, Evaluation, evaluated_span
 from aibrain.evaluation.matching import FalseAlarm, Figures, Miss
 from aibrain.evaluation.truth import Box
 from aibrain.replay.report import ReportContext, report_context, write_report
@@ -124,7 +124,7 @@ def write_eval_report(site: Site, camera: CameraConfig, evaluation: Evaluation, 
     returns the evaluation page's path."""
     context = eval_context(site, camera, evaluation, truth_file)
     write_report(evaluation.outcome, context, report_dir)
-    ends = {str(f.file): evaluated_end_s(replayed)
+    ends = {str(f.file): evaluated_span(replayed)[1]
             for f, replayed in zip(evaluation.files, evaluation.outcome.files, strict=False)}
     alarms = [alarm_row(alarm, number, report_dir) for number, alarm in enumerate(evaluation.false_alarms, 1)]
     misses = [miss_picture(miss, ends.get(miss.expected.file, float("inf")), number, report_dir)

@@ -130,11 +130,11 @@ def replay_each(site: Site, camera: CameraConfig, files: list[EvalFile], progres
     return merged
 
 
-def evaluated_end_s(replayed: FileOutcome) -> float:
-    """Where the file's evaluated part ends: its range's end within the file; unknown length: the range's end
-    or, without one, no end."""
+def evaluated_span(replayed: FileOutcome) -> tuple[float, float]:
+    """The media time evaluated: from the range's start to its end within the file (unknown length: the
+    range's end or, without one, no end)."""
     ends = [end for end in (replayed.end_s, replayed.duration_s) if end is not None]
-    return min(ends) if ends else float("inf")
+    return replayed.start_s, min(ends) if ends else float("inf")
 
 
 def confirmation(record: IncidentRecord, size: tuple[int, int]) -> Confirmation:
@@ -152,8 +152,8 @@ def evaluate(site: Site, camera: CameraConfig, files: list[EvalFile], dwells: di
     expected: list[Expectation] = []
     matchings = []
     for one, replayed in zip(files, outcome.files, strict=False):  # interrupted: the files not reached are left
-        end_s = evaluated_end_s(replayed)
-        mine = [expectation(str(one.file), obj, dwells[one.entry.name, obj.id], slack_s, end_s)
+        span = evaluated_span(replayed)
+        mine = [expectation(str(one.file), obj, dwells[one.entry.name, obj.id], slack_s, span)
                 for obj in one.entry.objects]
         incidents = [confirmation(record, one.frame_size) for record in outcome.records if record.file == one.file]
         matchings.append(match_file(incidents, mine, one.entry.ignore))

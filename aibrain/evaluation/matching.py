@@ -54,18 +54,20 @@ class Expectation:
     due_s: float  # stands[0] + dwell_s: time-to-confirm counts from here
 
 
-def expectation(file: str, obj: TruthObject, dwell_s: float, slack_s: float, end_s: float) -> Expectation:
-    """`[stands[0] + dwell_s - slack_s, min(stands[1], end_s) + slack_s]`, or the truth's own window.
+def expectation(file: str, obj: TruthObject, dwell_s: float, slack_s: float, span: tuple[float, float]) -> Expectation:
+    """`[stands[0] + dwell_s - slack_s, min(stands[1], end) + slack_s]`, or the truth's own window, where `span`
+    is the (start, end) evaluated: an object there before the start is seen to arrive at the start.
 
     >>> from aibrain.evaluation.truth import TruthObject
     >>> car = TruthObject(id="car", kind="motor_parking", stands=(0.0, None))
-    >>> expectation("a.mp4", car, dwell_s=4, slack_s=1, end_s=7.5).window
+    >>> expectation("a.mp4", car, dwell_s=4, slack_s=1, span=(0.0, 7.5)).window
     (3.0, 8.5)
-    >>> expectation("a.mp4", car, dwell_s=10, slack_s=1, end_s=7.5).window is None
+    >>> expectation("a.mp4", car, dwell_s=4, slack_s=1, span=(5.0, 7.5)).window is None  # seen for 2.5 s only
     True
     """
-    arrives, leaves = obj.stands
-    until = end_s if leaves is None else min(leaves, end_s)
+    start, end = span
+    arrives = max(obj.stands[0], start)
+    until = end if obj.stands[1] is None else min(obj.stands[1], end)
     due = arrives + dwell_s
     if obj.confirm_window is not None:
         return Expectation(file, obj, obj.confirm_window, due)
@@ -111,7 +113,7 @@ class Match:
 
     @property
     def ttc_s(self) -> float:
-        """Time to confirm: from when the object had stood its dwell to the confirmation."""
+        """Time to confirm: from when the object had stood its dwell (in the part evaluated) to the confirmation."""
         return self.incident.media_time_s - self.expected.due_s
 
 

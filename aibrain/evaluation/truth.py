@@ -20,6 +20,9 @@ files:
       - {kind: motor_parking, box: [0, 0, 1, 0.1]}   # any of kind, zone, box, during: [from, to] media s
 ```
 
+Confirming an object is right in `[stands[0] + dwell_s - slack, min(stands[1], end) + slack]`: `dwell_s` is
+the camera's rule for its kind (in its zone), `slack` is `--slack-s` (default 1/detect_fps + 0.5 s), `end`
+is where the part evaluated ends, and an object there before `range` starts is taken to arrive at its start.
 An object standing for less than its rule's `dwell_s` expects no incident: it is there so that a
 confirmation of it counts as a false alarm ("outside its window"), not as a miss.
 Problems name the truth file, the entry and the field, e.g.

@@ -18,7 +18,7 @@ from aibrain.evaluation.truth import Box, IgnoreEntry, TruthObject
 
 FILE = "street.mp4"
 CAR_BOX: Box = (0.5, 0.4, 0.9, 0.8)
-DWELL_S, SLACK_S, END_S = 4.0, 1.0, 30.0
+DWELL_S, SLACK_S, SPAN = 4.0, 1.0, (0.0, 30.0)
 
 
 def car(id: str = "car", stands: tuple[float, float | None] = (0.0, None), **truth: object) -> TruthObject:
@@ -31,7 +31,7 @@ def seen(at_s: float, kind: str = "motor_parking", zone: str = "sidewalk", box: 
 
 
 def expected(*objects: TruthObject, dwell_s: float = DWELL_S) -> list[Expectation]:
-    return [expectation(FILE, obj, dwell_s, SLACK_S, END_S) for obj in objects]
+    return [expectation(FILE, obj, dwell_s, SLACK_S, SPAN) for obj in objects]
 
 
 def whys(matching: FileMatching) -> list[tuple[float, str, str | None]]:
@@ -42,9 +42,11 @@ def test_window_runs_from_arrival_plus_dwell_to_leaving_widened_by_the_slack() -
     [parked] = expected(car(stands=(2.0, 20.0)))
     assert parked.window == (2.0 + DWELL_S - SLACK_S, 20.0 + SLACK_S) and parked.due_s == 6.0
     [to_the_end] = expected(car(stands=(2.0, None)))
-    assert to_the_end.window == (5.0, END_S + SLACK_S), "still there: the window ends with the evaluated part"
-    [beyond] = [expectation(FILE, car(stands=(2.0, 50.0)), DWELL_S, SLACK_S, end_s=12.0)]
+    assert to_the_end.window == (5.0, 30.0 + SLACK_S), "still there: the window ends with the evaluated part"
+    beyond = expectation(FILE, car(stands=(2.0, 50.0)), DWELL_S, SLACK_S, (0.0, 12.0))
     assert beyond.window == (5.0, 13.0), "leaving after the evaluated part ends is the same as staying"
+    late_start = expectation(FILE, car(stands=(2.0, None)), DWELL_S, SLACK_S, (10.0, 30.0))
+    assert late_start.window == (13.0, 31.0) and late_start.due_s == 14.0, "seen to arrive where evaluating starts"
     [given] = expected(car(stands=(2.0, None), confirm_window=(10.0, 11.0)))
     assert given.window == (10.0, 11.0), "the truth's own window wins"
 

@@ -78,15 +78,17 @@ def test_a_file_without_an_entry_is_named(tmp_path: Path, site: Path, clip: Path
     ({"version": 1, "files": [{"file": "street.mp4"}, {"file": "other/street.mp4"}]},
      "more than one entry for the file name(s) street.mp4"),
     ({"version": 1, "files": [{"file": "street.mp4", "range": [7.5, 2.0]}]},
-     "files[0].range: [from, to]: to (2 s) must be after from (7.5 s)"),
+     ".range: [from, to]: to (2 s) must be after from (7.5 s)"),
     ({"version": 1, "files": [{"file": "street.mp4", "objects": [PEUGEOT, PEUGEOT]}]},
-     "files[0].objects: object id(s) given twice: peugeot"),
+     ".objects: object id(s) given twice: peugeot"),
 ])
 def test_bad_truth_files(tmp_path: Path, truth: dict[str, object], expected: str) -> None:
     path = write_truth(tmp_path, truth)
     with pytest.raises(ConfigError) as refusal:
         load_truth(path)
     assert expected in str(refusal.value) and str(path) in str(refusal.value)
+    if expected.startswith("."):  # a field of an entry
+        assert f"{path}: files[0]" in str(refusal.value)
 
 
 def test_not_yaml_is_placed_by_line(tmp_path: Path, site: Path, clip: Path) -> None:
