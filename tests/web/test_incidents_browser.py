@@ -132,9 +132,11 @@ def test_a_centre_user_works_an_incident_in_chromium(bench: Workbench, browser: 
         detail_shot = full_page_screenshot(browser, "web-incident-detail.png")
 
         last = last_outbox_id(bench)
+        Select(browser.find_element("id", "false-alarm-code")).select_by_value("not_violation")
         submit(browser, "false alarm", {"false-alarm-reason": "是环卫车临时停靠，非违规"}, "false-alarm-button")
         assert "误报" in text_of(browser, "[data-testid=status]")
-        assert "是环卫车临时停靠，非违规" in text_of(browser, "#timeline")
+        assert "不构成违规 (not_violation): 是环卫车临时停靠，非违规" in text_of(browser, "#timeline")
+        assert stored_incident(bench, incident_id).false_alarm_reason == "not_violation"
         assert not browser.find_elements("css selector", "[data-testid=actions]")
         assert stored_incident(bench, incident_id).status is IncidentStatus.FALSE_ALARM
         assert routing_keys_after(bench, last) == [topology.worker_routing_key("w-002")]
