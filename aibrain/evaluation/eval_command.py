@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     "truth file: precision, recall, F1 and time to confirm per kind, each false alarm and miss. "
                     "Exit 0 when it ran, 2 for bad input, the replay's failure codes otherwise.")
     incidents.add_argument("files", type=Path, nargs="+", metavar="FILE",
-                           help="video files, each named by an entry of the truth file")
+                           help="video files (or folders of them), each named by an entry of the truth file")
     incidents.add_argument("--truth", type=Path, required=True, metavar="TRUTH.yaml",
                            help="what really stands in each file (format: aibrain/evaluation/truth.py)")
     incidents.add_argument("--config", type=Path, required=True, help="the site file")
