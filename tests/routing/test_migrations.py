@@ -7,7 +7,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select, text
+from sqlalchemy import Connection, inspect, select, text
 from sqlalchemy.exc import StatementError
 
 import routing.access.access_tables  # noqa: F401 - its tables join Base.metadata
@@ -152,6 +152,16 @@ def test_0004_backfills_the_promised_deadlines_and_indexes_the_incident_list(db_
         engine.dispose()
 
 
+def add_incident_row(connection: Connection, at: datetime, status: str = "dispatched",
+                     snapshot: str | None = None) -> None:
+    """Incident i-1 as revisions 0003 to 0006 store it (with its kind's label and escalation level)."""
+    connection.execute(text(
+        "INSERT INTO incidents (id, kind, kind_label, status, camera_id, camera_name, zone, object_kind, "
+        "class_name, track_id, confidence, bbox, frame_size, first_seen, confirmed_at, created_at, "
+        "escalation_level, snapshot) VALUES ('i-1', 'piling', '堆物', :status, 'c', 'C', 'z', 'o', 'k', 1, 0.9, "
+        "'[1,2,3,4]', '[640,480]', :at, :at, :at, 0, :snapshot)"), {"at": at, "status": status, "snapshot": snapshot})
+
+
 def test_0006_keeps_the_audit_rows_and_undoes_cleanly(db_url: str) -> None:
     """Audit rows stored before 0006 carry over with no previous worker (SQLite rebuilds the table to add
     the column); 0006 undoes cleanly, its tables gone and the rows still there, and applies again."""
@@ -160,11 +170,7 @@ def test_0006_keeps_the_audit_rows_and_undoes_cleanly(db_url: str) -> None:
     try:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "0005")
-            connection.execute(text(
-                "INSERT INTO incidents (id, kind, kind_label, status, camera_id, camera_name, zone, object_kind, "
-                "class_name, track_id, confidence, bbox, frame_size, first_seen, confirmed_at, created_at, "
-                "escalation_level) VALUES ('i-1', 'piling', '堆物', 'dispatched', 'c', 'C', 'z', 'o', 'k', 1, 0.9, "
-                "'[1,2,3,4]', '[640,480]', :at, :at, :at, 0)"), {"at": at})
+            add_incident_row(connection, at)
             connection.execute(text("INSERT INTO incident_events (incident_id, action, from_status, to_status, actor, "
                                     "at) VALUES ('i-1', 'reassign', 'dispatched', 'dispatched', 'x', :at)"), {"at": at})
             command.upgrade(alembic_config(connection), "0006")
@@ -187,12 +193,7 @@ def test_0007_adds_the_frame_and_the_false_alarm_reason_and_undoes_cleanly(db_ur
     try:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "0006")
-            connection.execute(text(
-                "INSERT INTO incidents (id, kind, kind_label, status, camera_id, camera_name, zone, object_kind, "
-                "class_name, track_id, confidence, bbox, frame_size, first_seen, confirmed_at, created_at, "
-                "escalation_level, snapshot) VALUES ('i-1', 'motor_parking', '机动车乱停放', 'false_alarm', 'c', 'C', "
-                "'z', 'motor_vehicle', 'car', 1, 0.9, '[1,2,3,4]', '[640,480]', :at, :at, :at, 0, 'evidence/c/a.jpg')"),
-                {"at": at})
+            add_incident_row(connection, at, status="false_alarm", snapshot="evidence/c/a.jpg")
             command.upgrade(alembic_config(connection), "0007")
             assert connection.execute(text("SELECT snapshot, frame, false_alarm_reason FROM incidents")).all() == [
                 ("evidence/c/a.jpg", None, None)]
