@@ -110,6 +110,6 @@ def read_kept_frame(frame: Path, incident_id: str, camera_id: str) -> KeptFrame:
     except (OSError, UnidentifiedImageError):
         raise EvidenceMissing(f"frame {frame} is not a picture") from None
     if size != sidecar.frame_size:
-        raise EvidenceMissing(f"frame {frame} is {size[0]}x{size[1]}, its sidecar says "
+        raise EvidenceMissing(f"frame {frame} is {size[0]}x{size[1]}, its sidecar {sidecar_file} says "
                               f"{sidecar.frame_size[0]}x{sidecar.frame_size[1]}")
     return KeptFrame(frame, sidecar_file, sidecar)

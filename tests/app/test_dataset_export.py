@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -22,6 +25,7 @@ import yaml
 from sqlalchemy.orm import Session, sessionmaker
 
 from aibrain.cli import main
+from aibrain.dataset.sidecar import EvidenceMissing, read_kept_frame, sidecar_path
 from aibrain.dataset.yolo_labels import iou
 from detector.backends.backend_options import BackendOptions
 from detector.backends.onnx_backend import OnnxBackend
@@ -345,3 +349,38 @@ def test_a_database_not_migrated_or_missing_is_told_not_created(tmp_path: Path,
     told = capsys.readouterr().err
     assert "its schema is at revision (none: no tables), the export needs 0007" in told
     assert f"run `aibrain db upgrade --config {site}` first" in told
+
+
+def test_a_range_without_judged_incidents_writes_the_card_and_no_data_yaml(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    upgrade_to_head(url)
+    site = site_file(tmp_path / "site", url)
+    out = tmp_path / "out"
+    assert main(["dataset", "export", "--config", str(site), "--since", "2026-05-01", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "exported 0 images (0 train, 0 val)" in printed and "no image to train on: no data.yaml written" in printed
+    card = yaml.safe_load((out / "card.yaml").read_text(encoding="utf-8"))
+    assert card["complete"] is True and card["examples"] == {} and card["statuses_in_range"] == {}
+    assert not (out / "data.yaml").exists()
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda s: s | {"version": 2}, "version: Input should be 1"),
+    (lambda s: s | {"frame_size": [640, 480]}, "is 640x427, its sidecar "),
+    (lambda s: s | {"detections": [*s["detections"], s["detections"][0] | {"class_id": 99}]},
+     "class ids [99] are not in class_names"),
+    (lambda s: s | {"violation": s["violation"] | {"id": "another"}}, "describes violation another of cam-01"),
+    (lambda s: s | {"violation": s["violation"] | {"class_id": None}}, "violation.class_id: Input should be"),
+])
+def test_a_sidecar_that_does_not_fit_is_named_with_its_field(
+        change: Callable[[dict[str, Any]], dict[str, Any]], message: str, stills: dict[str, Still],
+        tmp_path: Path) -> None:
+    violation = confirm(tmp_path, stills["bagus"], 0, "cam-01", DAY1, "motor_parking", 1, relative=False)
+    assert violation.frame is not None
+    assert read_kept_frame(violation.frame, violation.id, "cam-01").sidecar.frame_size == (640, 427)
+    sidecar = sidecar_path(violation.frame)
+    sidecar.write_text(json.dumps(change(json.loads(sidecar.read_text(encoding="utf-8")))), encoding="utf-8")
+    with pytest.raises(EvidenceMissing, match=re.escape(message)) as refused:
+        read_kept_frame(violation.frame, violation.id, "cam-01")
+    assert str(sidecar) in str(refused.value)
