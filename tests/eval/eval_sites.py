@@ -80,6 +80,10 @@ CASES = (
              "footage/videos/pialin_street.mp4", PARKED, make_shaken_clip),
     EvalCase("night", "the parked car at night: dark and grainy",
              "footage/videos/pialin_street.mp4", PARKED, make_night_clip),
+    EvalCase("passing_traffic_shaking", "the busy avenue, the camera shaking: moving traffic must not look parked",
+             "footage/videos/sohaib_raasta_traffic.mp4", BOTH_KINDS, make_shaken_clip),
+    EvalCase("passing_traffic_night", "the busy avenue at night: vehicles seen on and off in the grain",
+             "footage/videos/sohaib_raasta_traffic.mp4", BOTH_KINDS, make_night_clip),
 )
 
 
