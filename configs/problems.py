@@ -10,7 +10,8 @@ from typing import Any
 from common.redact import redact_url
 
 # Which key names an entry of a list in field paths, so problems say "cameras[2] (cam-03)".
-ENTRY_LABELS = {"cameras": "id", "workers": "id", "zones": "name", "rules": "kind"}
+ENTRY_LABELS = {"cameras": "id", "workers": "id", "zones": "name", "rules": "kind",
+                "files": "file", "objects": "id"}  # truth files of `aibrain eval incidents`
 
 
 @dataclass(frozen=True, slots=True)
