@@ -5,5 +5,5 @@ made_clips.py — clips made from real footage by the tests (a parked car hidden
 degraded_clips.py — street footage made worse, deterministically: a camera that shakes, and night (dark and grainy).
 eval_sites.py — the evaluation set's cases: which clip, which truth file, and the one-camera site each is judged with.
 truth/ — the labelled truth files of the evaluation set (format version 1), one per case.
-test_eval_set.py — runs `aibrain eval incidents` on every case, prints per-kind precision/recall, fails below the floors.
+test_eval_set.py — `aibrain eval incidents` on every case: per-kind precision and recall, held above floors.
 """
