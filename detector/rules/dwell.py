@@ -20,8 +20,17 @@ class DwellParameters(ObjectsParameters, StandingParameters):
 class DwellRule(RuleBase[DwellParameters]):
     """Confirms once per standing object: kind in `objects`, bottom centre in a zone carrying one
     of `zone_tags`, confidence >= `min_confidence`, standing still (see `StandingObjects`) for
-    `dwell_s` seconds of frame time. Short occlusions and tracker id switches neither restart the
-    dwell nor raise a second violation; while the camera is offline the dwell is frozen.
+    `dwell_s` seconds of frame time, and seen (or hidden by other detections) in at least
+    `min_seen_ratio` of the frames since it stopped. Short occlusions and tracker id switches neither
+    restart the dwell nor raise a second violation; while the camera is offline the dwell is frozen.
+    Another object stopping where one stood (a queue at a light, traffic on a busy road) does not
+    inherit its dwell: found again after a gap, an object must look the same.
+
+    Trade-off: a new object at the place of a confirmed one of the same kind, while that one is not yet
+    forgotten (unseen for less than `lost_tolerance_s`), is not confirmed again, so that a look
+    comparison gone wrong (headlights, a cover put over the car) cannot raise a second incident for one
+    car. The price: a second car parking in exactly the same spot within `lost_tolerance_s` of the first
+    one's last sighting is not reported.
 
     >>> rule = DwellRule("non_motor_parking", frozenset({"no_parking"}),
     ...                  DwellParameters(objects=("non_motor_vehicle",), dwell_s=180), max_frame_gap_s=10)

@@ -13,7 +13,6 @@ from detector.rules.episode import FrameClock
 from detector.rules.look import Likeness, Look, LookThresholds, compare, look_of
 
 PART_INSIDE = 0.9  # a detection this much inside a remembered box, and smaller than it, is a part of it
-FULL_VIEW_IOU = 0.9  # a box overlapping the anchor this much shows the whole object: its look may be renewed
 COVER_GRID = 8  # the anchor is sampled on COVER_GRID x COVER_GRID points to measure what covers it
 
 
@@ -138,15 +137,16 @@ class StandingObjects:
         standing.dwell_s += standing.unseen_s if found.credit else min(dt, standing.unseen_s)
         standing.seen_frames += 1
         standing.box = box
-        if float(box_iou(standing.anchor[None], box[None])[0, 0]) >= FULL_VIEW_IOU:
-            standing.look = self._look(view, box) or standing.look
+        standing.look = self._look(view, box) or standing.look  # the latest whole view: light changes over a day
 
     def _miss(self, missing: list[Standing], boxes: np.ndarray) -> None:
         """Count this frame as missed for objects not found in it, excused when other detections hide them."""
-        for standing in missing:
+        if not missing:
+            return
+        hidden = _covered_shares(np.stack([s.anchor for s in missing]), boxes) >= self.params.occluded_cover
+        for standing, excused in zip(missing, hidden, strict=True):
             standing.missed += 1
-            if _covered_share(standing.anchor, boxes) >= self.params.occluded_cover:
-                standing.excused_frames += 1
+            standing.excused_frames += int(excused)
 
     def _moved(self, anchor: np.ndarray, box: np.ndarray) -> bool:
         height = max(float(anchor[3] - anchor[1]), 1e-9)
@@ -164,12 +164,13 @@ class StandingObjects:
     def _found_as(self, standing: Standing, view: FrameView, box: np.ndarray) -> _Found | None:
         """`standing` found again as `box`, or None when it looks like another object."""
         partial = _part_of(standing.anchor, box)
-        if not standing.missed:
-            return _Found(standing, partial, credit=True)  # seen the frame before: nothing to credit
+        if not standing.missed and not partial:
+            return _Found(standing, partial, credit=True)  # seen whole the frame before: the same, no gap
+        # A smaller box inside the anchor may be another object in front of (or beside) it: always compared.
         likeness = compare(standing.look, view.image, box, self._thresholds, partial)
         if likeness is Likeness.DIFFERENT:
             return None
-        return _Found(standing, partial, credit=likeness is Likeness.SAME)
+        return _Found(standing, partial, credit=not standing.missed or likeness is Likeness.SAME)
 
     def _match(self, indices: np.ndarray, view: FrameView, boxes: np.ndarray) -> dict[int, _Found]:
         """Detection index -> remembered object found: same track id first, then the same place."""
@@ -224,14 +225,15 @@ def _part_of(anchor: np.ndarray, box: np.ndarray) -> bool:
     return float(_part_share(anchor[None], box[None])[0, 0]) >= PART_INSIDE
 
 
-def _covered_share(anchor: np.ndarray, boxes: np.ndarray) -> float:
-    """Share of `anchor` covered by any of `boxes` (all xyxy in the same units), sampled on a grid."""
+def _covered_shares(anchors: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(A,): the share of each of `anchors` covered by any of `boxes` (all xyxy in the same units), sampled on
+    a COVER_GRID x COVER_GRID grid of points."""
     if not len(boxes):
-        return 0.0
+        return np.zeros(len(anchors))
     steps = (np.arange(COVER_GRID) + 0.5) / COVER_GRID
-    xs = anchor[0] + steps * (anchor[2] - anchor[0])
-    ys = anchor[1] + steps * (anchor[3] - anchor[1])
-    points = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)  # (P, 2)
-    inside = ((points[:, None, 0] >= boxes[None, :, 0]) & (points[:, None, 0] <= boxes[None, :, 2])
-              & (points[:, None, 1] >= boxes[None, :, 1]) & (points[:, None, 1] <= boxes[None, :, 3]))
-    return float(inside.any(axis=1).mean())
+    xs = anchors[:, None, 0] + steps[None, :] * (anchors[:, 2] - anchors[:, 0])[:, None]  # (A, G)
+    ys = anchors[:, None, 1] + steps[None, :] * (anchors[:, 3] - anchors[:, 1])[:, None]
+    in_x = (xs[:, :, None] >= boxes[None, None, :, 0]) & (xs[:, :, None] <= boxes[None, None, :, 2])  # (A, G, B)
+    in_y = (ys[:, :, None] >= boxes[None, None, :, 1]) & (ys[:, :, None] <= boxes[None, None, :, 3])
+    covered = (in_y[:, :, None, :] & in_x[:, None, :, :]).any(axis=3)  # (A, G rows, G columns)
+    return covered.mean(axis=(1, 2))  # type: ignore[no-any-return]
