@@ -157,8 +157,10 @@ class StandingObjects:
         return None if self._thresholds.off else look_of(view.image, box)
 
     def _at_confirmed_place(self, kind: str, box: np.ndarray) -> bool:
+        """Whether `box` is at the place of a confirmed object of `kind`: overlapping it, or a part of it."""
         return any(s.confirmed and s.object_kind == kind
-                   and float(box_iou(s.anchor[None], box[None])[0, 0]) >= self.params.same_object_iou
+                   and (float(box_iou(s.anchor[None], box[None])[0, 0]) >= self.params.same_object_iou
+                        or _part_of(s.anchor, box))
                    for s in self.remembered)
 
     def _found_as(self, standing: Standing, view: FrameView, box: np.ndarray) -> _Found | None:
@@ -209,20 +211,20 @@ class StandingObjects:
 
 
 def _part_share(anchors: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """(A, B): the share of each box's area inside each anchor, where the box is clearly smaller than
-    the anchor (0 elsewhere): how much a detection looks like the visible part of a remembered object."""
+    """(A, B): the share of each box's area inside each anchor where the box may be the visible part of the
+    anchor's object (at least PART_INSIDE of it inside, and clearly smaller than the anchor); 0 elsewhere."""
     top_left = np.maximum(anchors[:, None, :2], boxes[None, :, :2])
     bottom_right = np.minimum(anchors[:, None, 2:], boxes[None, :, 2:])
     inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
     area_anchor = np.prod(anchors[:, 2:] - anchors[:, :2], axis=1)
     area_box = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
     share: np.ndarray = inter / (area_box[None, :] + 1e-9)
-    share[area_box[None, :] >= PART_INSIDE * area_anchor[:, None]] = 0.0
+    share[(area_box[None, :] >= PART_INSIDE * area_anchor[:, None]) | (share < PART_INSIDE)] = 0.0
     return share
 
 
 def _part_of(anchor: np.ndarray, box: np.ndarray) -> bool:
-    return float(_part_share(anchor[None], box[None])[0, 0]) >= PART_INSIDE
+    return bool(_part_share(anchor[None], box[None])[0, 0] > 0)
 
 
 def _covered_shares(anchors: np.ndarray, boxes: np.ndarray) -> np.ndarray:
