@@ -16,9 +16,10 @@ from typing import Any
 
 import yaml
 
+from tests.conftest import shared_asset
 from tests.e2e.replay_site import write_site
 from tests.eval.degraded_clips import make_night_clip, make_shaken_clip
-from tests.eval.made_clips import make_occluded_clip
+from tests.eval.made_clips import SOHAIB, make_occluded_clip
 from tests.helpers.media import make_still_clip
 
 TRUTH = Path(__file__).parent / "truth"
@@ -51,7 +52,7 @@ class EvalCase:
 
 
 def make_occluded(pialin: Path, out: Path) -> Path:
-    return make_occluded_clip(out, pialin)
+    return make_occluded_clip(out, pialin, shared_asset(SOHAIB))  # the passing car is cut from sohaib
 
 
 def make_parked_bikes(photo: Path, out: Path) -> Path:
