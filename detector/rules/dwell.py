@@ -26,11 +26,12 @@ class DwellRule(RuleBase[DwellParameters]):
     Another object stopping where one stood (a queue at a light, traffic on a busy road) does not
     inherit its dwell: found again after a gap, an object must look the same.
 
-    Trade-off: a new object at the place of a confirmed one of the same kind, while that one is not yet
-    forgotten (unseen for less than `lost_tolerance_s`), is not confirmed again, so that a look
-    comparison gone wrong (headlights, a cover put over the car) cannot raise a second incident for one
-    car. The price: a second car parking in exactly the same spot within `lost_tolerance_s` of the first
-    one's last sighting is not reported.
+    Trade-off: an object at the place of a confirmed one of the same kind (overlapping it, or inside it),
+    while that one is not yet forgotten (unseen for less than `lost_tolerance_s`), is not confirmed
+    again, so that a look comparison gone wrong (headlights, a cover put over the car) or a part of the
+    car boxed apart cannot raise a second incident for one car. The price: a second car parking in
+    exactly the same spot within `lost_tolerance_s` of the first one's last sighting, or a small car
+    parked in front of a parked van, is not reported.
 
     >>> rule = DwellRule("non_motor_parking", frozenset({"no_parking"}),
     ...                  DwellParameters(objects=("non_motor_vehicle",), dwell_s=180), max_frame_gap_s=10)
@@ -50,5 +51,8 @@ class DwellRule(RuleBase[DwellParameters]):
             if (not standing.confirmed and standing.dwell_s >= self.params.dwell_s
                     and standing.seen_ratio >= self.params.min_seen_ratio):
                 standing.confirmed = True
-                hits.append(RuleHit(self.kind, standing.zone, index, standing.object_kind, standing.first_seen_ts))
+                # A part of a confirmed object boxed apart (its rear half, in the dark) is that object.
+                if not self._standing.at_confirmed_place(standing.object_kind, standing.anchor, besides=standing):
+                    hits.append(RuleHit(self.kind, standing.zone, index, standing.object_kind,
+                                        standing.first_seen_ts))
         return hits

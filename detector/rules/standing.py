@@ -79,7 +79,8 @@ class StandingObjects:
     counts. A part of an object (inside its anchor) neither moves it nor replaces its remembered look.
 
     A new (or restarted) object at the place of a confirmed one of the same kind that is not yet
-    forgotten starts confirmed: one object, one confirmation, even when a look comparison fails.
+    forgotten starts confirmed (see `at_confirmed_place`): one object, one confirmation, even when a
+    look comparison fails.
     """
 
     params: StandingParameters
@@ -110,7 +111,7 @@ class StandingObjects:
             if found is None:
                 kind = str(view.object_kinds[index])
                 standing = Standing(kind, zone, box, box, int(track_ids[index]), view.ts, self._look(view, box),
-                                    confirmed=self._at_confirmed_place(kind, box))
+                                    confirmed=self.at_confirmed_place(kind, box))
                 self.remembered.append(standing)
             else:
                 standing = found.standing
@@ -131,7 +132,7 @@ class StandingObjects:
         if self._moved(standing.anchor, box):
             # Still at the place where it was confirmed (itself included): no second confirmation.
             standing.restart(box, zone, view.ts, self._look(view, box),
-                             self._at_confirmed_place(standing.object_kind, box))
+                             self.at_confirmed_place(standing.object_kind, box))
             return
         # Unseen time counts as standing only for the same object; otherwise just the last frame interval.
         standing.dwell_s += standing.unseen_s if found.credit else min(dt, standing.unseen_s)
@@ -156,11 +157,12 @@ class StandingObjects:
     def _look(self, view: FrameView, box: np.ndarray) -> Look | None:
         return None if self._thresholds.off else look_of(view.image, box)
 
-    def _at_confirmed_place(self, kind: str, box: np.ndarray) -> bool:
-        """Whether `box` is at the place of a confirmed object of `kind`: overlapping it, or a part of it."""
-        return any(s.confirmed and s.object_kind == kind
+    def at_confirmed_place(self, kind: str, box: np.ndarray, besides: Standing | None = None) -> bool:
+        """Whether `box` is at the place of a confirmed object of `kind` (other than `besides`) not yet
+        forgotten: overlapping it (IoU >= same_object_iou), or one of the two a part of the other."""
+        return any(s.confirmed and s is not besides and s.object_kind == kind
                    and (float(box_iou(s.anchor[None], box[None])[0, 0]) >= self.params.same_object_iou
-                        or _part_of(s.anchor, box))
+                        or _part_of(s.anchor, box) or _part_of(box, s.anchor))
                    for s in self.remembered)
 
     def _found_as(self, standing: Standing, view: FrameView, box: np.ndarray) -> _Found | None:

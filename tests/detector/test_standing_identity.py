@@ -144,6 +144,13 @@ def test_no_second_confirmation_at_the_place_of_a_confirmed_object() -> None:
     assert confirmations(parking(), frames) == [(0, 10)]
 
 
+def test_a_part_of_a_parked_car_boxed_apart_is_not_a_second_incident() -> None:
+    """In the dark the detector may box a car's rear half as a car of its own, beside the whole car."""
+    parked, rear = car(look=1, track=1), car(look=1, track=2, x=340, w=80)
+    frames = scene(0, 3, [parked], [parked]) + scene(3, 40, [parked, rear], [parked])
+    assert confirmations(parking(), frames) == [(0, 10)]
+
+
 def test_another_place_or_a_forgotten_object_confirms_again() -> None:
     elsewhere = scene(0, 20, [car(look=1)]) + scene(20, 23) + scene(23, 60, [car(look=2, x=800)])
     assert confirmations(parking(), elsewhere) == [(0, 10), (23, 33)]
