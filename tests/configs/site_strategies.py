@@ -220,8 +220,12 @@ def rules(draw: st.DrawFn) -> dict[str, Any]:
     if "objects" in takes and (not set(kind.rule.get("objects", ())) & set(CARD_KINDS) or draw(st.booleans())):
         rule["objects"] = draw(st.lists(st.sampled_from(CARD_KINDS), min_size=1, max_size=3, unique=True))
     maybe(draw, rule, "min_confidence", floats_in(0, 1))
-    if "max_displacement" in takes:
-        maybe(draw, rule, "max_displacement", floats_in(0, 5, exclude_low=True))
+    for name, high in (("max_displacement", 5), ("max_scale_change", 5), ("same_object_iou", 1), ("occluded_cover", 1)):
+        if name in takes:
+            maybe(draw, rule, name, floats_in(0, high, exclude_low=True))
+    for name in ("min_look_similarity", "max_colour_distance", "min_seen_ratio"):
+        if name in takes:
+            maybe(draw, rule, name, floats_in(0, 1))
     if "lost_tolerance_s" in takes:
         maybe(draw, rule, "lost_tolerance_s", floats_in(0, 3600))
     accept = draw(floats_in(0.5, 1440))
@@ -417,7 +421,7 @@ def bad_number(draw: st.DrawFn, b: SiteBundle) -> tuple[str, str]:
                                                         "reconnect_max_s")]
         + [(t, k) for t in rule_targets(site) for k in ("dwell_s", "min_confidence", "max_displacement",
                                                         "lost_tolerance_s", "accept_within_min",
-                                                        "resolve_within_min")]
+                                                        "resolve_within_min", *IDENTITY_PARAMETERS)]
         + [(detector_target(site), k) for k in ("confidence", "iou", "max_batch", "max_wait_ms", "max_frame_gap_s")]
         + [(web_target(site), k) for k in ("port", "session_idle_min", "session_max_h")]))
     # A rule's deadlines may be null on purpose (the kind's own apply); any other bad number is refused.
@@ -482,6 +486,8 @@ def extra_key(draw: st.DrawFn, b: SiteBundle) -> tuple[str, str]:
     return target.at(str(key)), f"{target.path}: extra key {key!r}"
 
 
+IDENTITY_PARAMETERS = ("same_object_iou", "min_look_similarity", "max_colour_distance", "min_seen_ratio",
+                       "occluded_cover", "max_scale_change")
 FIELD_NAMES = {"timezone", "database", "broker", "queue_prefix", "fallback_queue", "evidence_dir", "model",
                "model_card", "model_dirs", "grids", "detector", "workers", "cameras", "rules", "id", "name", "url",
                "detect_fps", "decode", "loop", "location", "open_timeout_s", "read_timeout_s", "reconnect_max_s",
@@ -490,7 +496,8 @@ FIELD_NAMES = {"timezone", "database", "broker", "queue_prefix", "fallback_queue
                "iou", "max_batch", "max_wait_ms", "max_frame_gap_s", "allow", "kinds", "object_filters", "taxonomy",
                "escalation", "verification", "groups", "settle_s", "check_every_s", "checks", "min_present",
                "min_count", "type", "metrics_port", "metrics_host", "broker_tls", "offline_after_s", "district",
-               "web", "host", "port", "session_idle_min", "session_max_h", "secure_cookies"}
+               "web", "host", "port", "session_idle_min", "session_max_h", "secure_cookies",
+               "evidence_frames", *IDENTITY_PARAMETERS}
 
 NOT_A_LIST = st.sampled_from(["x", 5, {"a": 1}, None, True])
 
