@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,13 @@ import yaml
 
 from tests.conftest import shared_asset
 from tests.e2e.replay_site import write_site
-from tests.eval.degraded_clips import make_night_clip, make_shaken_clip
+from tests.eval.degraded_clips import (
+    DARK_NIGHT_GAIN,
+    DARK_NIGHT_GAMMA,
+    STRONG_SHAKE_PX,
+    make_night_clip,
+    make_shaken_clip,
+)
 from tests.eval.made_clips import SOHAIB, make_occluded_clip
 from tests.helpers.media import make_still_clip
 
@@ -79,8 +86,13 @@ CASES = (
              "footage/images/zeyan_sharedbike_main1.jpg", BOTH_KINDS, make_parked_bikes),
     EvalCase("shaking_camera", "the parked car, the camera shaking by a few pixels every frame",
              "footage/videos/pialin_street.mp4", PARKED, make_shaken_clip),
+    EvalCase("shaking_camera_strong", "the parked car, the camera shaking by up to 16 px every frame (a gale)",
+             "footage/videos/pialin_street.mp4", PARKED, partial(make_shaken_clip, shake_px=STRONG_SHAKE_PX)),
     EvalCase("night", "the parked car at night: dark and grainy",
              "footage/videos/pialin_street.mp4", PARKED, make_night_clip),
+    EvalCase("night_unlit", "the parked car on an unlit street at night: a faint shape in the grain",
+             "footage/videos/pialin_street.mp4", PARKED,
+             partial(make_night_clip, gamma=DARK_NIGHT_GAMMA, gain=DARK_NIGHT_GAIN)),
     EvalCase("passing_traffic_shaking", "the busy avenue, the camera shaking: moving traffic must not look parked",
              "footage/videos/sohaib_raasta_traffic.mp4", BOTH_KINDS, make_shaken_clip),
     EvalCase("passing_traffic_night", "the busy avenue at night: vehicles seen on and off in the grain",

@@ -33,12 +33,14 @@ class Floor:
     false_alarms: int  # at most, over the whole set (duplicates included)
 
 
-# What the rules reach on this set now (identity across gaps, issue 12): every parked vehicle found
-# once, but for the cream bike mostly hidden behind another, which the model never boxes; no false
-# alarm. Raise them as the rules improve; lowering one needs a reason in the commit that does it.
+# What the rules reach on this set now (identity across gaps, issue 12): no false alarm; found, once
+# each, 4 of the 6 parked cars (missed: the one in a 16 px shake, whose dwell restarts as if it moved,
+# and the one on an unlit street, which the model scores under the confidence thresholds, 0.21 at best)
+# and 3 of the 4 parked bikes (missed: the cream one mostly hidden behind another, never boxed). Raise
+# them as the rules improve; lowering one needs a reason in the commit that does it.
 FLOORS = {
-    "motor_parking": Floor(precision=1.0, recall=1.0, false_alarms=0),
-    "non_motor_parking": Floor(precision=1.0, recall=0.75, false_alarms=0),
+    "motor_parking": Floor(precision=1.0, recall=4 / 6, false_alarms=0),
+    "non_motor_parking": Floor(precision=1.0, recall=3 / 4, false_alarms=0),
 }
 
 
