@@ -3,6 +3,7 @@
 backend.py — the Backend protocol, the BACKENDS table and open_backend.
 backend_options.py — BackendOptions: the thresholds and device a backend is built with.
 onnx_backend.py — ONNX Runtime (CPU, CUDA or TensorRT) for Ultralytics-exported YOLOv8 models.
+providers.py — the execution providers (TensorRT, CUDA, CPU) and their options, built from BackendOptions.
 ultralytics_backend.py — Ultralytics for `.pt` checkpoints.
 preprocess.py — letterboxing a batch of frames into the model's input tensor.
 postprocess.py — YOLOv8 raw output -> Detections in frame pixels (with NMS).

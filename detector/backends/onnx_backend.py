@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,16 +14,18 @@ import onnxruntime as ort
 from detector.backends.backend_options import DEFAULT_OPTIONS, BackendOptions
 from detector.backends.postprocess import decode_yolov8
 from detector.backends.preprocess import letterbox
+from detector.backends.providers import (
+    ProviderSpec,
+    ProviderUnavailable,
+    execution_providers,
+    fallen_back,
+    prepare_engine_cache,
+)
 from detector.detections import Detections
 
-PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 DYNAMIC_BATCH_LIMIT = 32  # frames per run when the model's batch axis is dynamic
 
-
-def default_providers() -> list[str]:
-    """The fastest execution providers this onnxruntime build offers, best first."""
-    available = set(ort.get_available_providers())
-    return [p for p in PREFERRED_PROVIDERS if p in available]
+log = logging.getLogger(__name__)
 
 
 def _session_options(intra_op_threads: int | None) -> ort.SessionOptions:
@@ -45,17 +48,16 @@ class OnnxBackend:
     """
 
     def __init__(self, weights: Path, options: BackendOptions = DEFAULT_OPTIONS) -> None:
-        providers = options.providers
-        if providers is not None:
-            unavailable = set(providers) - set(ort.get_available_providers())
-            if unavailable:
-                raise ValueError(f"{weights}: execution providers {sorted(unavailable)} are not available "
-                                 f"in this onnxruntime (available: {ort.get_available_providers()})")
+        try:
+            providers = execution_providers(options, ort.get_available_providers())
+        except ProviderUnavailable as exc:
+            raise ProviderUnavailable(f"{weights}: {exc}") from None
+        prepare_engine_cache(providers)
         self.weights = Path(weights)
         self.options = options
         self._session = ort.InferenceSession(
-            str(self.weights), sess_options=_session_options(options.intra_op_threads),
-            providers=list(providers or default_providers()))
+            str(self.weights), sess_options=_session_options(options.intra_op_threads), providers=providers)
+        self._check_fallback(providers)
         meta = self._session.get_modelmeta().custom_metadata_map
         if "names" not in meta:
             raise ValueError(f"{self.weights}: no 'names' in the ONNX metadata; export it with Ultralytics")
@@ -72,6 +74,15 @@ class OnnxBackend:
         self._fixed_shape = isinstance(height, int) and isinstance(width, int)
         if self._fixed_shape:
             self.input_size = (height, width)
+
+    def _check_fallback(self, providers: list[ProviderSpec]) -> None:
+        """A provider asked for by name must run; one picked as the fastest there is may fall back."""
+        missing = fallen_back(providers, self.providers)
+        if missing and self.options.providers is not None:
+            raise ProviderUnavailable(f"{self.weights}: execution provider(s) {missing} failed to start "
+                                      f"(running on {self.providers}): see onnxruntime's log above")
+        if missing:
+            log.warning("%s: %s failed to start, running on %s", self.weights, missing, self.providers)
 
     @property
     def providers(self) -> list[str]:

@@ -1,0 +1,88 @@
+"""ONNX Runtime execution providers with their options, best first: TensorRT, CUDA, then the CPU.
+
+Pure functions of the backend options and the providers this onnxruntime build offers, so the GPU
+settings are built and checked the same way on a machine without a GPU. The CUDA and TensorRT
+providers come only with the `onnxruntime-gpu` package (README: GPU); the CPU build lists neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from detector.backends.backend_options import BackendOptions
+
+TENSORRT = "TensorrtExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+PREFERRED_PROVIDERS = (TENSORRT, CUDA, CPU)  # each one falls back to the next for what it cannot run
+GPU_INSTALL_HINT = "install onnxruntime-gpu in place of onnxruntime (README: GPU)"
+
+ProviderSpec = tuple[str, dict[str, str]]  # what InferenceSession(providers=...) takes, with options
+
+
+class ProviderUnavailable(ValueError):
+    """The site asked for an execution provider this onnxruntime build does not have."""
+
+
+def chosen_providers(requested: Sequence[str] | None, available: Sequence[str]) -> list[str]:
+    """The providers a session gets: those requested, all of which must be available, or, when none
+    are requested, the preferred ones this build has (the CPU last whatever the order asked).
+
+    >>> chosen_providers(None, ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    ['CUDAExecutionProvider', 'CPUExecutionProvider']
+    """
+    if requested is None:
+        return [name for name in PREFERRED_PROVIDERS if name in available]
+    missing = [name for name in requested if name not in available]
+    if missing:
+        hint = f"; {GPU_INSTALL_HINT}" if {TENSORRT, CUDA} & set(missing) else ""
+        raise ProviderUnavailable(f"execution provider(s) {missing} are not in this onnxruntime build "
+                                  f"(it has {list(available)}){hint}")
+    return list(requested)
+
+
+def provider_options(name: str, options: BackendOptions) -> dict[str, str]:
+    """One provider's options as ONNX Runtime reads them (strings; booleans as True/False)."""
+    if name == TENSORRT:
+        trt = {"device_id": str(options.device_id), "trt_fp16_enable": str(options.trt_fp16),
+               "trt_max_workspace_size": str(options.trt_workspace_mb * 1024 * 1024)}
+        if options.trt_cache_dir is not None:
+            # Building an engine takes minutes per model and input shape: keep them across restarts.
+            # The timing cache beside them shortens the build of a new shape.
+            cache = str(options.trt_cache_dir)
+            trt |= {"trt_engine_cache_enable": "True", "trt_engine_cache_path": cache,
+                    "trt_timing_cache_enable": "True", "trt_timing_cache_path": cache}
+        return trt
+    if name == CUDA:
+        return {"device_id": str(options.device_id)}
+    return {}
+
+
+def execution_providers(options: BackendOptions, available: Sequence[str]) -> list[ProviderSpec]:
+    """(provider, options) for each provider a session is built with, best first.
+
+    >>> execution_providers(BackendOptions(device_id=1), ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    [('CUDAExecutionProvider', {'device_id': '1'}), ('CPUExecutionProvider', {})]
+    """
+    return [(name, provider_options(name, options)) for name in chosen_providers(options.providers, available)]
+
+
+def prepare_engine_cache(providers: Sequence[ProviderSpec]) -> Path | None:
+    """Create the TensorRT engine cache folder the providers name (TensorRT does not); None without one."""
+    for name, settings in providers:
+        if name == TENSORRT and "trt_engine_cache_path" in settings:
+            cache = Path(settings["trt_engine_cache_path"])
+            cache.mkdir(parents=True, exist_ok=True)
+            return cache
+    return None
+
+
+def fallen_back(chosen: Sequence[ProviderSpec], running: Sequence[str]) -> list[str]:
+    """The chosen providers the session does not run on: onnxruntime-gpu lists CUDA and TensorRT even
+    where their libraries or the GPU are missing, and then falls back to the next provider.
+
+    >>> fallen_back([("TensorrtExecutionProvider", {}), ("CPUExecutionProvider", {})], ["CPUExecutionProvider"])
+    ['TensorrtExecutionProvider']
+    """
+    return [name for name, _ in chosen if name not in running]
