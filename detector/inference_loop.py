@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.durations import DurationHistogram
 from common.role import ThreadRole
 from detector.backends.backend import Backend
 from detector.detections import Detections
@@ -28,6 +29,12 @@ from streams.mailbox import LatestFrameSlots
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_S = 0.5  # longest wait for a frame before looking at `stop` again
+
+# Bucket bounds, seconds. A frame's age spans the mailbox wait at the detection rate (a few hundred ms at
+# 1 frame/s) up to the backlog of an overloaded node (many seconds). A batch takes ms on a GPU, a
+# fraction of a second to seconds for a full batch on CPU.
+FRAME_AGE_BOUNDS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+INFERENCE_BOUNDS_S = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 @dataclass
@@ -97,12 +104,16 @@ class CameraStats:
 
 @dataclass
 class LoopStats:
-    """Counters of one inference loop, written only by its thread."""
+    """Counters of one inference loop, written only by its thread (the histograms may be read from any)."""
 
     batches: int = 0
     inference_s: float = 0.0  # time inside backend.detect
     backend_errors: int = 0
     cameras: dict[str, CameraStats] = field(default_factory=dict)
+    # Per frame: its capture time (Frame.ts) to the start of its batch's inference, on the loop's clock.
+    frame_age: DurationHistogram = field(default_factory=lambda: DurationHistogram(FRAME_AGE_BOUNDS_S))
+    # Per batch inferred: the time inside backend.detect.
+    batch_inference: DurationHistogram = field(default_factory=lambda: DurationHistogram(INFERENCE_BOUNDS_S))
 
     @property
     def frames(self) -> int:
@@ -201,6 +212,9 @@ class InferenceLoop(ThreadRole):
 
     def process_batch(self, frames: list[Frame]) -> None:
         """Infer one batch (the backend splits it to its own max_batch) and hand each frame on."""
+        now = self.clock()
+        for frame in frames:
+            self.stats.frame_age.observe(now - frame.ts)
         started = time.perf_counter()
         try:
             detections = self.backend.detect([frame.image for frame in frames])
@@ -208,7 +222,9 @@ class InferenceLoop(ThreadRole):
             self.stats.backend_errors += 1
             log.exception("inference failed on a batch of cameras %s", [f.camera_id for f in frames])
             return
-        self.stats.inference_s += time.perf_counter() - started
+        inference_s = time.perf_counter() - started
+        self.stats.inference_s += inference_s
+        self.stats.batch_inference.observe(inference_s)
         self.stats.batches += 1
         for frame, frame_detections in zip(frames, detections, strict=True):
             self._process_frame(frame, frame_detections)

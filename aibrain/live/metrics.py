@@ -1,5 +1,9 @@
 """Prometheus metrics of a live run, read from the roles' own counters at scrape time (the stages
-keep plain stats; only this module and aibrain.live.status_server, which serves it, know Prometheus)."""
+keep plain stats; only this module and aibrain.live.status_server, which serves it, know Prometheus).
+
+The latencies are histograms the stages fill as common.durations.DurationHistogram; each is served
+with its own buckets (see the stages' *_BOUNDS_S) and no labels, so a node with a thousand cameras
+serves four histograms, not four thousand."""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Protocol
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 from sqlalchemy.orm import Session, sessionmaker
 
 from aibrain.live.supervisor import RoleState, Supervisor
 from aibrain.live.verifier_role import VerificationCoordinator
+from common.durations import DurationHistogram
 from detector.inference_loop import InferenceLoop
 from routing.broker.feedback_consumer import FeedbackConsumer
 from routing.broker.relay import OutboxRelay
@@ -45,7 +51,7 @@ class LiveRunCollector(Collector):
     def __init__(self, run: RunView) -> None:
         self.run = run
 
-    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
         run = self.run
         frames = CounterMetricFamily("aibrain_frames_detected", "frames through the detector", labels=["camera"])
         dropped = CounterMetricFamily("aibrain_frames_dropped", "frames replaced in the mailbox before detection",
@@ -75,6 +81,12 @@ class LiveRunCollector(Collector):
         for role, count in run.supervisor.restarts().items():
             restarts.add_metric([role], count)
         yield from (alive, restarts)
+        yield histogram_family("aibrain_frame_age_seconds", "a frame's age when the detector takes it: "
+                               "capture time to the start of its batch's inference", run.inference.stats.frame_age)
+        yield histogram_family("aibrain_inference_seconds", "time of one batch inside the detector's backend",
+                               run.inference.stats.batch_inference)
+        yield histogram_family("aibrain_incident_commit_seconds", "a violation confirmed by its rule to its "
+                               "incident committed in the database", run.intake.stats.commit_latency)
         yield _counter("aibrain_incidents", "incidents stored", run.intake.stats.incidents)
         yield _counter("aibrain_store_retries", "database writes retried", run.intake.stats.write_retries)
         yield _counter("aibrain_intake_parked", "violations and camera events the database refused as data, "
@@ -88,6 +100,8 @@ class LiveRunCollector(Collector):
             yield _counter("aibrain_messages_published", "messages confirmed by the broker", run.relay.published)
             yield _counter("aibrain_queues_recreated", "destination queues found deleted and declared again",
                            run.relay.queues_recreated)
+            yield histogram_family("aibrain_broker_confirm_seconds", "an outbox message committed to the "
+                                   "broker's publisher confirm", run.relay.confirm_latency)
         if run.feedback is not None:
             feedback = run.feedback.stats
             outcomes = CounterMetricFamily("aibrain_feedback_messages", "feedback messages by outcome",
@@ -112,3 +126,13 @@ def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily
 
 def _gauge(name: str, documentation: str, value: float | Callable[[], float]) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, value=value() if callable(value) else value)
+
+
+def histogram_family(name: str, documentation: str, histogram: DurationHistogram) -> HistogramMetricFamily:
+    """The histogram as Prometheus serves it: cumulative `le` buckets (spelt as prometheus_client spells its
+    own), +Inf last, the sum and (from +Inf) the count."""
+    snapshot = histogram.snapshot()
+    buckets: list[tuple[str, float]] = [(floatToGoString(bound), count)
+                                        for bound, count in zip(snapshot.bounds, snapshot.cumulative, strict=True)]
+    buckets.append(("+Inf", snapshot.count))
+    return HistogramMetricFamily(name, documentation, buckets=buckets, sum_value=snapshot.sum_s)

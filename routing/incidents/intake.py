@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from common.backoff import Backoff
+from common.durations import DurationHistogram
 from common.redact import describe
 from common.role import ThreadRole
 from detector.violation import Violation
@@ -31,6 +33,10 @@ IntakeItem = Violation | HealthEvent
 # The database (or the path to it) away: waiting mends these. Anything else is the item's fault.
 _OUTAGES = (SQLAlchemyError, OSError)
 
+# Bucket bounds, seconds, of a violation's wait for its commit: a few ms to a queue behind a slow database,
+# up to the minutes of an outage (writes are retried, never dropped).
+COMMIT_BOUNDS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+
 
 @dataclass
 class IntakeStats:
@@ -40,6 +46,9 @@ class IntakeStats:
     parked: int = 0  # refused by the database as data, kept in the parked file
     spooled: int = 0  # unstored at stop, kept in the spool for the next start
     replayed: int = 0  # read back from the spool at start
+    # Per incident stored: its violation handed in (`submit`, as the rule confirmed it) to its commit;
+    # violations read back from the spool are not timed (confirmed by an earlier run).
+    commit_latency: DurationHistogram = field(default_factory=lambda: DurationHistogram(COMMIT_BOUNDS_S))
 
 
 def refusal(exc: Exception) -> str | None:
@@ -87,6 +96,7 @@ class RoutingIntake(ThreadRole):
         self._spool_read = False
         self._replay_pending = False  # the spool file holds items read back but not yet all stored
         self._spooled = threading.Event()  # the rest went to the spool: the thread ends
+        self._submitted: dict[str, float] = {}  # violation id -> monotonic time handed in, until stored
         self.stats = IntakeStats()
 
     def start(self) -> threading.Thread:
@@ -114,6 +124,8 @@ class RoutingIntake(ThreadRole):
             log.info("violation %s confirmed: camera %s zone %s kind %s",
                      item.id, item.camera_id, item.zone, item.kind)
         with self._changed:
+            if isinstance(item, Violation):
+                self._submitted[item.id] = time.monotonic()
             self._items.append(item)
             self._changed.notify()
 
@@ -145,6 +157,7 @@ class RoutingIntake(ThreadRole):
             self._spooled.set()
             remaining = ([self._in_hand] if self._in_hand is not None else []) + list(self._items)
             self._items.clear()
+            self._submitted.clear()
             self._changed.notify_all()
         if not remaining:
             return 0
@@ -181,6 +194,8 @@ class RoutingIntake(ThreadRole):
 
     def _done(self) -> None:
         with self._changed:
+            if isinstance(self._in_hand, Violation):  # stored or parked: no longer waiting
+                self._submitted.pop(self._in_hand.id, None)
             self._in_hand = None
             if self._replay_pending and not self._items and not self._spooled.is_set():
                 # Everything read back from the spool is stored (or parked): it is spent.
@@ -227,6 +242,10 @@ class RoutingIntake(ThreadRole):
             self.stats.camera_events += 1
             return
         result = self._dispatcher.dispatch(item)
+        with self._changed:
+            submitted = self._submitted.get(item.id)
+        if submitted is not None:
+            self.stats.commit_latency.observe(time.monotonic() - submitted)
         self.stats.incidents += 1
         log.info("camera %s zone %s: %s incident %s -> grid %s, %s", item.camera_id, item.zone,
                  item.kind, result.incident_id, result.grid_id,
