@@ -47,7 +47,11 @@ def open_model(site: Site) -> LoadedModel:
     dirs = model_dirs(site)
     card = load_card(card_reference(config.model, config.model_card, site.base_dir), dirs)
     weights = site.path(config.model) if config.model.endswith((".onnx", ".pt")) else resolve_weights(card, dirs)
-    backend = open_backend(weights, BackendOptions(conf=config.detector.confidence, iou=config.detector.iou))
+    detector = config.detector
+    backend = open_backend(weights, BackendOptions(
+        conf=detector.confidence, iou=detector.iou, providers=detector.provider_names, device_id=detector.device_id,
+        trt_cache_dir=site.path(detector.trt_cache_dir), trt_fp16=detector.trt_fp16,
+        trt_workspace_mb=detector.trt_workspace_mb))
     return LoadedModel(backend, card, weights)
 
 
@@ -91,7 +95,8 @@ def source_settings(site: Site, camera: CameraConfig, *, url: str | None = None,
     replay = replay_origin is not None
     is_file = "://" not in source
     return SourceSettings(
-        camera_id=camera.id, url=source, decode=camera.decode, detect_fps=camera.detect_fps,
+        camera_id=camera.id, url=source, decode=camera.decode, decode_device=camera.decode_device,
+        detect_fps=camera.detect_fps,
         open_timeout_s=camera.open_timeout_s, read_timeout_s=camera.read_timeout_s,
         offline_after_s=camera.offline_after_s, backoff_max_s=camera.reconnect_max_s, live=not replay,
         pace=is_file and not replay, loop=camera.loop and not replay, replay_origin=replay_origin)

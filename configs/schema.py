@@ -7,7 +7,7 @@ Field-level checks live here as validators; checks that span fields or files liv
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -30,8 +30,10 @@ from sqlalchemy.exc import ArgumentError
 from common.schedule import ShiftSyntaxError, parse_shift
 from configs.strict import Strict
 from configs.taxonomy import Code, KindOverride, ObjectFilterSpec, ObjectKind, RuleOverrides
+from detector.backends.providers import SITE_NAMES, ProviderUnavailable, available_providers, chosen_providers
 from routing.broker.connection import connection_parameters
 from routing.incidents.verification import VerificationPolicy
+from streams.decoder_choice import DecodeDevice, nvdec_missing
 from streams.frame import DecodePolicy
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
@@ -105,6 +107,8 @@ class CameraConfig(Strict):
     url: SecretStr = Field(description="rtsp://user:pass@host/stream, or a video file path")
     detect_fps: float = Field(1.0, gt=0, le=60)
     decode: DecodePolicy = DecodePolicy.KEYFRAMES
+    decode_device: DecodeDevice = Field(DecodeDevice.CPU, description="cpu: ffmpeg decodes; cuda: the GPU's NVDEC "
+                                        "(needs PyNvVideoCodec and an NVIDIA GPU)")
     loop: bool = Field(False, description="files only: start again at the end, like a camera")
     location: LonLat | None = Field(None, description="lon, lat of the camera")
     open_timeout_s: float = Field(10.0, gt=0, le=120)
@@ -114,6 +118,13 @@ class CameraConfig(Strict):
                                    "whatever the reader waits on; a dropped connection is offline at once")
     reconnect_max_s: float = Field(15.0, ge=1, le=600, description="cap of the reconnect backoff")
     zones: list[ZoneConfig] = Field(min_length=1)
+
+    @field_validator("decode_device")
+    @classmethod
+    def decoder_can_run_here(cls, device: DecodeDevice) -> DecodeDevice:
+        if device is DecodeDevice.CUDA and (missing := nvdec_missing()) is not None:
+            raise ValueError(f"cuda: {missing}; or decode_device: cpu")
+        return device
 
     @field_validator("loop")
     @classmethod
@@ -189,6 +200,32 @@ class DetectorConfig(Strict):
     max_batch: int = Field(8, ge=1, le=256)
     max_wait_ms: float = Field(20.0, ge=0, le=1000)
     max_frame_gap_s: float = Field(10.0, gt=0, le=86400, description="longer gaps between frames = camera offline")
+    providers: list[Literal["tensorrt", "cuda", "cpu"]] | None = Field(
+        None, min_length=1, description="ONNX execution providers, best first, e.g. [tensorrt, cuda, cpu]; absent: "
+        "the fastest this onnxruntime build has (CUDA and TensorRT need onnxruntime-gpu)")
+    device_id: int = Field(0, ge=0, le=63, description="the GPU (nvidia-smi's number) CUDA and TensorRT run on")
+    trt_cache_dir: Path = Field(Path("var/trt-engines"), description="TensorRT engines kept here (relative to the "
+                                "site file), so a restart does not spend minutes building them again")
+    trt_fp16: bool = Field(True, description="TensorRT may run layers in fp16 (faster; scores shift slightly)")
+    trt_workspace_mb: int = Field(2048, ge=64, le=262144, description="GPU memory TensorRT may use to build an engine")
+
+    @field_validator("providers")
+    @classmethod
+    def providers_in_this_build(cls, names: list[str] | None) -> list[str] | None:
+        if names is None:
+            return None
+        if len(set(names)) < len(names):
+            raise ValueError(f"a provider is named twice in {names}")
+        try:
+            chosen_providers([SITE_NAMES[name] for name in names], available_providers())
+        except ProviderUnavailable as exc:
+            raise ValueError(str(exc)) from None
+        return names
+
+    @property
+    def provider_names(self) -> tuple[str, ...] | None:
+        """The providers as onnxruntime names them; None: the fastest there are."""
+        return None if self.providers is None else tuple(SITE_NAMES[name] for name in self.providers)
 
 
 class EscalationConfig(Strict):

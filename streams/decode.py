@@ -13,6 +13,7 @@ import av
 import av.container
 import numpy as np
 
+from streams.decoder_choice import DecodeDevice, packet_decoder
 from streams.frame import DecodePolicy
 from streams.screen import PictureScreen
 
@@ -115,7 +116,8 @@ def open_container(url: str, open_timeout_s: float, read_timeout_s: float) -> av
 
 def iter_decoded(container: av.container.InputContainer, policy: DecodePolicy, detect_fps: float | None,
                  thread_type: str = "AUTO", counter: DecodeCounter | None = None,
-                 screen: PictureScreen | None = None) -> Iterator[DecodedFrame]:
+                 screen: PictureScreen | None = None,
+                 device: DecodeDevice = DecodeDevice.CPU) -> Iterator[DecodedFrame]:
     """Decode the first video stream of `container`, yielding the frames `policy` hands on.
 
     ALL: every frame. SAMPLED: every frame decoded, those on the `1/detect_fps` media-time grid
@@ -126,6 +128,7 @@ def iter_decoded(container: av.container.InputContainer, policy: DecodePolicy, d
     if given, sees every packet and every decoded frame before the sampler and drops those
     without a usable picture; what it raises ends the decoding.
     A packet the decoder refuses is counted and skipped; errors reading the container propagate.
+    `device` picks the decoder (streams.decoder_choice): PyAV on the CPU, or NVDEC for "cuda".
     """
     if policy is DecodePolicy.SAMPLED and detect_fps is None:
         raise ValueError("decode policy 'sampled' needs detect_fps")
@@ -133,6 +136,7 @@ def iter_decoded(container: av.container.InputContainer, policy: DecodePolicy, d
     stream.thread_type = thread_type
     if policy is DecodePolicy.KEYFRAMES:
         stream.codec_context.skip_frame = "NONKEY"
+    decode = packet_decoder(device, stream, keyframes_only=policy is DecodePolicy.KEYFRAMES)
     sampler = GridSampler(detect_fps) if detect_fps is not None and policy is not DecodePolicy.ALL else None
     time_base = stream.time_base
     rate = stream.average_rate or stream.guessed_rate
@@ -144,7 +148,7 @@ def iter_decoded(container: av.container.InputContainer, policy: DecodePolicy, d
             end_s = float((packet.pts + (packet.duration or 0)) * time_base)
             counter.packets_end_s = max(end_s, counter.packets_end_s or end_s)
         try:
-            frames = packet.decode()
+            frames = decode(packet)
         except av.FFmpegError:
             if counter is not None:
                 counter.refused_packets += 1

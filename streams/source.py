@@ -26,6 +26,7 @@ from streams.decode import (
     iter_decoded,
     open_container,
 )
+from streams.decoder_choice import DecodeDevice, nvdec_missing
 from streams.frame import DecodePolicy, Frame
 from streams.health import CameraState, HealthEvent, HealthReporter
 from streams.mailbox import LatestFrameSlots
@@ -73,6 +74,7 @@ class SourceSettings:
     replay_origin: float | None = None  # None: the wall clock when the reader starts
     start_s: float | None = None  # files: first media time to hand on
     end_s: float | None = None  # files: media time at which the file counts as finished
+    decode_device: DecodeDevice = DecodeDevice.CPU  # cuda: NVDEC decodes (streams.decoder_choice)
 
     def __post_init__(self) -> None:
         where = f"camera {self.camera_id} ({self.safe_url})"
@@ -91,6 +93,8 @@ class SourceSettings:
         if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
             raise ValueError(f"{where}: end_s {self.end_s} must be after start_s {self.start_s}")
         Backoff(self.backoff_initial_s, maximum=self.backoff_max_s)  # validates the bounds
+        if self.decode_device is DecodeDevice.CUDA and (missing := nvdec_missing()) is not None:
+            raise ValueError(f"{where}: decode_device cuda: {missing}")
 
     @property
     def is_rtsp(self) -> bool:
@@ -273,7 +277,8 @@ class CameraReader(ThreadRole):
         screen = PictureScreen(self._stats.dropped, fixed_size=s.live,
                                picture_timeout_s=s.read_timeout_s if s.live else None,
                                on_picture=self._health.picture_seen)
-        for decoded in iter_decoded(container, s.decode, s.detect_fps, thread_type, self._decoded, screen):
+        for decoded in iter_decoded(container, s.decode, s.detect_fps, thread_type, self._decoded, screen,
+                                    s.decode_device):
             t = decoded.media_time_s
             if first_s is not None and t < first_s:
                 continue

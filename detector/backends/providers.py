@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import onnxruntime as ort
+
 from detector.backends.backend_options import BackendOptions
 
 TENSORRT = "TensorrtExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 PREFERRED_PROVIDERS = (TENSORRT, CUDA, CPU)  # each one falls back to the next for what it cannot run
+SITE_NAMES = {"tensorrt": TENSORRT, "cuda": CUDA, "cpu": CPU}  # how a site file names them
 GPU_INSTALL_HINT = "install onnxruntime-gpu in place of onnxruntime (README: GPU)"
 
 ProviderSpec = tuple[str, dict[str, str]]  # what InferenceSession(providers=...) takes, with options
@@ -23,6 +26,11 @@ ProviderSpec = tuple[str, dict[str, str]]  # what InferenceSession(providers=...
 
 class ProviderUnavailable(ValueError):
     """The site asked for an execution provider this onnxruntime build does not have."""
+
+
+def available_providers() -> list[str]:
+    """The providers this onnxruntime build has (the GPU build lists CUDA and TensorRT even without a GPU)."""
+    return list(ort.get_available_providers())
 
 
 def chosen_providers(requested: Sequence[str] | None, available: Sequence[str]) -> list[str]:

@@ -17,6 +17,8 @@ LAZY_IMPORTS = {
     "ultralytics": "an optional extra that pulls in PyTorch: only the model commands and the ultralytics backend "
                    "need it, and the serving path must start without it",
     "onnx": "comes with the Ultralytics extra; only the export check reads an exported file's graph with it",
+    "PyNvVideoCodec": "NVIDIA's NVDEC bindings: optional, and need an NVIDIA driver; only a camera with "
+                      "decode_device: cuda builds the decoder that imports them",
 }
 
 # The project packages each stage may import besides itself; a stage not named here may import any.
