@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from aibrain.cli import build_parser
-from tests.app.test_deploy_kubernetes import site_text
+from tests.app.test_deploy_kubernetes import site_text, statefulset
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "deploy" / "systemd" / "aibrain@.service"
@@ -53,6 +53,7 @@ def test_systemd_analyze_verifies_a_shard_instance(tmp_path: Path) -> None:
 def test_the_unit_restarts_on_failure_with_hardening() -> None:
     service = unit_service()
     assert service["Restart"] == "on-failure" and service["User"] == "aibrain"
+    assert service["RestartPreventExitStatus"] == "2"  # a bad site file fails again: no restart loop
     for key in ("NoNewPrivileges", "ProtectHome", "PrivateTmp", "ProtectKernelTunables", "RestrictSUIDSGID"):
         assert service[key] == "yes", key
     assert service["ProtectSystem"] == "strict" and service["StateDirectory"] == "aibrain"
@@ -87,7 +88,8 @@ def test_the_containerfile_builds_a_non_root_image_with_a_health_check() -> None
         *sources, _target = copied.split()
         assert all((ROOT / source).exists() for source in sources), copied
     assert any("pip install" in run and "-e" in run for run in by_name["RUN"])
-    assert by_name["USER"] == ["10001:10001"]
+    pod = statefulset()["spec"]["template"]["spec"]["securityContext"]
+    assert by_name["USER"] == [f"{pod['runAsUser']}:{pod['runAsGroup']}"]  # the pod runs as the image's user
     assert json.loads(by_name["ENTRYPOINT"][0]) == ["aibrain"]
     assert json.loads(by_name["CMD"][0])[0] == "run"
     port = yaml.safe_load(site_text())["metrics_port"]
