@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from aibrain.cli import build_parser
+from configs.load import load_site
 
 KUBERNETES = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
 # The oldest release the manifests must run on: the pod-index label is set by default since 1.28
@@ -146,3 +147,18 @@ def test_the_configmap_site_passes_check_config_with_the_secrets(tmp_path: Path)
     assert unset.returncode == 2, unset.stdout + unset.stderr
     for name in secrets:
         assert name in unset.stderr, unset.stderr
+
+
+def test_everything_the_run_writes_lies_on_the_pods_volume(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The ConfigMap is mounted read-only: evidence (and the spool and live/ beside it) and the
+    TensorRT engines must go to the data volume, not beside the site file."""
+    for name, text in manifests()["configmap.yaml"]["data"].items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    monkeypatch.delenv("AIBRAIN_DATA", raising=False)
+    for variable in container()["env"]:
+        monkeypatch.setenv(variable["name"], "s3cret-value")
+    site = load_site(tmp_path / "site.yaml")
+    data = Path(next(m["mountPath"] for m in container()["volumeMounts"] if m["name"] == "data"))
+    evidence = site.path(site.config.evidence_dir)
+    assert evidence.parent == data  # spool/ and live/ are its siblings
+    assert site.path(site.config.detector.trt_cache_dir).parent == data

@@ -88,6 +88,9 @@ def test_the_containerfile_builds_a_non_root_image_with_a_health_check() -> None
         *sources, _target = copied.split()
         assert all((ROOT / source).exists() for source in sources), copied
     assert any("pip install" in run and "-e" in run for run in by_name["RUN"])
+    for run in by_name["RUN"]:  # the shell the build runs them with parses each
+        parsed = subprocess.run(["sh", "-n", "-c", run], capture_output=True, text=True, timeout=30)
+        assert parsed.returncode == 0, (run, parsed.stderr)
     pod = statefulset()["spec"]["template"]["spec"]["securityContext"]
     assert by_name["USER"] == [f"{pod['runAsUser']}:{pod['runAsGroup']}"]  # the pod runs as the image's user
     assert json.loads(by_name["ENTRYPOINT"][0]) == ["aibrain"]
