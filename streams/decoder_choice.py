@@ -31,11 +31,7 @@ class DecoderUnavailable(ValueError):
 
 def nvdec_missing(dev_dir: Path = Path("/dev")) -> str | None:
     """Why NVDEC cannot decode on this machine, or None: an NVIDIA GPU device node present and
-    PyNvVideoCodec installed (the driver makes /dev/nvidia0...; a container gets them from the GPU runtime).
-
-    >>> nvdec_missing() is None or "PyNvVideoCodec" in nvdec_missing() or "GPU" in nvdec_missing()
-    True
-    """
+    PyNvVideoCodec installed (the driver makes /dev/nvidia0...; a container gets them from the GPU runtime)."""
     if not any(dev_dir.glob("nvidia[0-9]*")):  # first: without a GPU, installing the package would not help
         return f"no NVIDIA GPU on this machine (no {dev_dir / 'nvidia0'})"
     if importlib.util.find_spec(NVDEC_PACKAGE) is None:
