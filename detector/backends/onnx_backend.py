@@ -83,6 +83,8 @@ class OnnxBackend:
                                       f"(running on {self.providers}): see onnxruntime's log above")
         if missing:
             log.warning("%s: %s failed to start, running on %s", self.weights, missing, self.providers)
+        else:
+            log.info("%s: running on %s", self.weights, self.providers)
 
     @property
     def providers(self) -> list[str]:
