@@ -62,10 +62,15 @@ def histogram_count(families: dict[str, Metric], name: str) -> float:
     return count
 
 
-def sample_names(families: dict[str, Metric]) -> set[str]:
+_SERIES_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+
+
+def series_names(families: dict[str, Metric]) -> set[str]:
     """Every series name served (`aibrain_incidents_total`, `aibrain_frame_age_seconds_bucket`, ...): what PromQL
-    selects, where a family's name lacks the suffixes."""
-    return {sample.name for family in families.values() for sample in family.samples}
+    selects, where a family's name lacks the suffixes. A labelled family served without a sample yet (no feedback
+    rejected) counts by its type's names."""
+    return {sample.name for family in families.values() for sample in family.samples} | {
+        name + suffix for name, family in families.items() for suffix in _SERIES_SUFFIXES.get(family.type, ())}
 
 
 def load_dashboard() -> dict[str, Any]:

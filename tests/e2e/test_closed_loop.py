@@ -25,7 +25,17 @@ from tests.broker.conftest import ADMIN_URL, admin_api  # noqa: F401  (a fixture
 from tests.conftest import AMQP_URL
 from tests.e2e.broker import drain, wait_until
 from tests.e2e.loop_site import Site, start
-from tests.e2e.metrics import assert_sane, declared_families, samples, served_families, value
+from tests.e2e.metrics import (
+    assert_sane,
+    declared_families,
+    histogram_count,
+    load_dashboard,
+    queried_names,
+    samples,
+    series_names,
+    served_families,
+    value,
+)
 from tests.helpers.rtsp import RtspServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -54,7 +64,8 @@ def provision(site: Site) -> str:
 def test_resolved_and_moved_is_verified(tmp_path: Path, clips: dict[str, Path], yolo_onnx: Path, prefix: str,
                                         broker_users: ManagementApi, running: list[subprocess.Popen]) -> None:
     """With the users `aibrain broker provision` makes: the run as the site's pipeline user, the worker as
-    their own (from the credentials file); every metric family declared is served, with this run's values."""
+    their own (from the credentials file); every metric family declared is served, with this run's values, the
+    latency histograms among them, and every series the Grafana dashboard queries is served."""
     with RtspServer(clips["bikes"], loop=True) as camera:
         site = Site(tmp_path, camera.url, yolo_onnx, prefix, accept_within_min=30,
                     broker=url_as(AMQP_URL, f"{prefix}-pipeline", f"pipeline-{uuid.uuid4().hex}"))
@@ -99,6 +110,13 @@ def test_resolved_and_moved_is_verified(tmp_path: Path, clips: dict[str, Path], 
     assert value(metrics, "aibrain_frames_dropped", camera="cam-01") >= 0
     assert value(metrics, "aibrain_camera_online", camera="cam-01") == 1
     assert {labels["camera"] for labels, _ in samples(metrics["aibrain_frames_unusable"])} == {"cam-01"}
+    # Each frame's age is taken as its batch starts, before it is counted as detected (read first by the scrape).
+    assert histogram_count(metrics, "aibrain_frame_age_seconds") >= value(metrics, "aibrain_frames_detected",
+                                                                          camera="cam-01")
+    assert histogram_count(metrics, "aibrain_inference_seconds") > 0
+    assert histogram_count(metrics, "aibrain_incident_commit_seconds") == 1
+    assert histogram_count(metrics, "aibrain_broker_confirm_seconds") == len(centre)
+    assert queried_names(load_dashboard()) <= series_names(metrics), "the dashboard queries series not served"
 
 
 def every_declared_family(site: Site) -> dict[str, Metric]:
