@@ -76,9 +76,10 @@ class NvdecDecoder:
     def _decode(self, packet_data: Any, key: bool) -> list[av.VideoFrame]:
         """The pictures NVDEC completes with this packet, copied out of its buffers as NV12 frames. The
         key flag is the packet's: exact for the I/P-frame streams cameras send (no reordering)."""
-        width, height = self._decoder.GetWidth(), self._decoder.GetHeight()
         frames = []
         for decoded in self._decoder.Decode(packet_data):
+            # Known once the decoder has parsed the stream's parameters, i.e. after its first picture.
+            width, height = self._decoder.GetWidth(), self._decoder.GetHeight()
             plane = (ctypes.c_uint8 * (width * height * 3 // 2)).from_address(decoded.GetPtrToPlane(0))
             nv12 = np.frombuffer(plane, np.uint8).reshape(height * 3 // 2, width).copy()  # the decoder reuses it
             frames.append(nv12_frame(nv12, int(decoded.timestamp), self._time_base, key))
