@@ -110,7 +110,8 @@ class LoopStats:
     inference_s: float = 0.0  # time inside backend.detect
     backend_errors: int = 0
     cameras: dict[str, CameraStats] = field(default_factory=dict)
-    # Per frame: its capture time (Frame.ts) to the start of its batch's inference, on the loop's clock.
+    # Per frame: Frame.ts (a live frame's: the wall clock as its reader handed it on, decoded) to the start of
+    # its batch's inference, on the loop's clock: the wait in the mailbox and for a batch.
     frame_age: DurationHistogram = field(default_factory=lambda: DurationHistogram(FRAME_AGE_BOUNDS_S))
     # Per batch inferred: the time inside backend.detect.
     batch_inference: DurationHistogram = field(default_factory=lambda: DurationHistogram(INFERENCE_BOUNDS_S))

@@ -81,8 +81,9 @@ class LiveRunCollector(Collector):
         for role, count in run.supervisor.restarts().items():
             restarts.add_metric([role], count)
         yield from (alive, restarts)
-        yield histogram_family("aibrain_frame_age_seconds", "a frame's age when the detector takes it: "
-                               "capture time to the start of its batch's inference", run.inference.stats.frame_age)
+        yield histogram_family("aibrain_frame_age_seconds", "a frame's age when the detector takes it: from "
+                               "its picture decoded and handed on by the camera's reader (a live frame's ts) to the "
+                               "start of its batch's inference", run.inference.stats.frame_age)
         yield histogram_family("aibrain_inference_seconds", "time of one batch inside the detector's backend",
                                run.inference.stats.batch_inference)
         yield histogram_family("aibrain_incident_commit_seconds", "a violation confirmed by its rule to its "
