@@ -36,13 +36,15 @@ SHARDS = 2
 EMPTY_S = 8  # the killed-shard clip's empty pavement before the bikes: no incident can precede the kill
 
 
-def write_site(folder: Path, database: str, clip: Path, model: Path, prefix: str) -> Path:
+def write_site(folder: Path, database: str, clips: dict[str, Path], model: Path, prefix: str) -> Path:
+    """The site of CAMERAS, each playing its clip from `clips` once."""
     write_grids(folder / "grids.geojson")
     site = {
         "database": database, "broker": AMQP_URL, "queue_prefix": prefix, "model": str(model),
         "grids": "grids.geojson", "evidence_dir": "evidence",
         "workers": [{"id": "w-001", "name": "张伟", "grids": ["G-01"], "shifts": ["Mon-Sun 00:00-24:00"]}],
-        "cameras": [{"id": camera, "name": f"东门 {camera}", "url": str(clip), "detect_fps": 2, "decode": "keyframes",
+        "cameras": [{"id": camera, "name": f"东门 {camera}", "url": str(clips[camera]), "detect_fps": 2,
+                     "decode": "keyframes",
                      "zones": [{"name": "gate-sidewalk", "grid": "G-01", "tags": ["no_parking_non_motor"],
                                 "polygon": GATE_ZONE}]} for camera in CAMERAS],
         "rules": [{"kind": "non_motor_parking", "zone_tags": ["no_parking_non_motor"], "dwell_s": 4}],
@@ -111,7 +113,7 @@ def test_two_shard_processes_split_the_cameras_and_store_each_incident_once(
         tmp_path: Path, pg_url: str, prefix: str, shared_bike_still: Path, yolo_onnx: Path) -> None:
     assert all(len(shard_cameras(k)) == 2 for k in range(SHARDS)), "two cameras a shard"
     clip = make_still_clip(shared_bike_still, tmp_path / "bikes.mp4", seconds=15)
-    site = write_site(tmp_path, pg_url, clip, yolo_onnx, prefix)
+    site = write_site(tmp_path, pg_url, dict.fromkeys(CAMERAS, clip), yolo_onnx, prefix)
     logs = [tmp_path / f"shard-{k}.log" for k in range(SHARDS)]
     with ExitStack() as runs:
         for k in range(SHARDS):  # started together: both migrate the one database at once
@@ -141,14 +143,21 @@ def bikes_after_empty_pavement(clips: dict[str, Path], out: Path) -> Path:
 
 def test_a_killed_shard_leaves_the_other_shards_cameras_running(
         tmp_path: Path, pg_url: str, prefix: str, clips: dict[str, Path], yolo_onnx: Path) -> None:
-    site = write_site(tmp_path, pg_url, bikes_after_empty_pavement(clips, tmp_path / "late-bikes.mp4"),
-                      yolo_onnx, prefix)
-    logs = [tmp_path / f"shard-{k}.log" for k in range(SHARDS)]
     killed, survivor = 0, 1
+    # The killed shard's cameras see the empty pavement: whatever its start took, it has nothing to
+    # report before it dies. The survivor's see the bikes only EMPTY_S into their clip.
+    late_bikes = bikes_after_empty_pavement(clips, tmp_path / "late-bikes.mp4")
+    site = write_site(tmp_path, pg_url, {camera: late_bikes if in_shard(camera, (survivor, SHARDS)) else clips["empty"]
+                                         for camera in CAMERAS}, yolo_onnx, prefix)
+    logs = [tmp_path / f"shard-{k}.log" for k in range(SHARDS)]
     with ExitStack() as runs:
-        shards = [runs.enter_context(shard_run(site, k, logs[k])) for k in range(SHARDS)]
-        wait_until(lambda: all(watched_cameras(logs[k]) == shard_cameras(k) for k in range(SHARDS)), 180,
-                   "both shards' cameras online")
+        # The survivor starts last and the kill follows its cameras' first pictures at once, while its
+        # clips are still seconds from their bikes.
+        shards = {}
+        for shard in (killed, survivor):
+            shards[shard] = runs.enter_context(shard_run(site, shard, logs[shard]))
+            wait_until(lambda shard=shard: watched_cameras(logs[shard]) == shard_cameras(shard), 180,
+                       f"shard {shard}'s cameras online")
         shards[killed].kill()
         shards[killed].wait(timeout=30)
         assert incidents_per_camera(pg_url) == {}, f"the bikes appear {EMPTY_S} s into the clip, after the kill"
@@ -159,7 +168,7 @@ def test_a_killed_shard_leaves_the_other_shards_cameras_running(
                    "the surviving shard's incidents")
 
     # The survivor's cameras: each bike one incident and one alert, all after the kill; the killed
-    # shard's cameras stopped where it died, and no other process took them over twice.
+    # shard's cameras stopped where it died (their clips never finished), and nobody took them over.
     assert incidents_per_camera(pg_url) == dict.fromkeys(shard_cameras(survivor), 1)
     assert alerts_per_camera(prefix) == dict.fromkeys(shard_cameras(survivor), 1)
     states = camera_states(pg_url)
