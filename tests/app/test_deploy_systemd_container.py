@@ -19,6 +19,7 @@ import yaml
 
 from aibrain.cli import build_parser
 from tests.app.test_deploy_kubernetes import site_text, statefulset
+from tests.conftest import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "deploy" / "systemd" / "aibrain@.service"
@@ -39,8 +40,9 @@ def env_file(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines)
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_systemd_analyze_verifies_a_shard_instance(tmp_path: Path) -> None:
+    if shutil.which("systemd-analyze") is None:  # Debian's systemd package
+        unavailable("systemd-analyze", FileNotFoundError("not on PATH"))
     # verify checks that ExecStart's program exists: point the install path at this venv.
     venv = str(Path(sys.executable).parent.parent)
     (tmp_path / UNIT.name).write_text(UNIT.read_text(encoding="utf-8").replace(INSTALLED_VENV, venv),
