@@ -47,7 +47,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"{site.file}: OK")
     for camera in config.cameras:
         zones = ", ".join(f"{z.name}{sorted(z.tags)}" for z in camera.zones)
-        print(f"  camera {camera.id} ({camera.name}): {camera.decode.value} @ {camera.detect_fps} fps; zones: {zones}")
+        print(f"  camera {camera.id} ({camera.name}): {camera.decode.value} on {camera.decode_device.value} "
+              f"@ {camera.detect_fps} fps; zones: {zones}")
     for worker in config.workers:
         print(f"  worker {worker.id} ({worker.name}): grids {worker.grids}, shifts {worker.shifts}")
     for rule in config.rules:
