@@ -19,7 +19,7 @@ from routing.incidents.store import pending_count
 from routing.incidents.tables import OutboxMessage
 from tests.conftest import AMQP_URL
 from tests.routing.conftest import amqp_channel, sessions, topology  # noqa: F401  (fixtures, used below)
-from tests.routing.helpers import make_dispatcher, violation, wait_until
+from tests.routing.helpers import make_dispatcher, make_topology, violation, wait_until
 
 
 def in_buckets(snapshot: HistogramSnapshot) -> dict[float, int]:
@@ -30,11 +30,11 @@ def in_buckets(snapshot: HistogramSnapshot) -> dict[float, int]:
 
 
 def test_the_intake_times_violations_handed_in_and_not_those_read_back_from_the_spool(
-        sessions: sessionmaker[Session], topology: Topology, tmp_path: Path) -> None:  # noqa: F811
+        sessions: sessionmaker[Session], tmp_path: Path) -> None:  # noqa: F811
     spool = Spool(tmp_path / "spool")
     spool.save([violation(track_id=1), violation(track_id=2)])  # confirmed by an earlier run
     stop = threading.Event()
-    intake = RoutingIntake(make_dispatcher(sessions, topology), stop, spool=spool)
+    intake = RoutingIntake(make_dispatcher(sessions, make_topology("t")), stop, spool=spool)
     intake.start()
     for track_id in (3, 4, 5):
         intake.submit(violation(track_id=track_id))
