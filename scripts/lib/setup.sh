@@ -7,7 +7,7 @@
 SYSTEM_PACKAGES=(ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav libgl1 libglib2.0-0 openssl socat
-  chromium chromium-driver fonts-droid-fallback)
+  chromium chromium-driver fonts-droid-fallback systemd)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
