@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +48,7 @@ from scripts.lib.rtsp_camera import RtspServer  # noqa: E402
 from scripts.lib.workdir import in_workdir  # noqa: E402
 
 STOP_TIMEOUT_S = 90.0  # `aibrain run` joins each role for up to 15 s
+EXIT_GRACE_S = 10.0  # a process gone from /proc is reaped within this
 RSS_TARGET_MB_H = 1.0  # DESIGN.md: memory flat, < 1 MB growth per hour after warm-up
 _STATUS = re.compile(r"status: frames detected (?P<frames>\{.*?\}), dropped (?P<dropped>\{.*?\}), "
                      r"incidents (?P<incidents>\d+), outbox unsent (?P<unsent>\d+)")
@@ -192,6 +193,10 @@ def sample_until(proc: subprocess.Popen[bytes], seconds: float, every_s: float) 
                 pass
             sample = take_sample(proc.pid, time.monotonic() - started)
             if sample is None:
+                # Gone from /proc, yet not always reaped at once (its last threads still tearing down):
+                # wait for it, so that a run which died is told apart from one still to be stopped.
+                with suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=EXIT_GRACE_S)
                 break
             samples.append(sample)
     except KeyboardInterrupt:
