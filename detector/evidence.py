@@ -36,6 +36,8 @@ TEXT_COLOUR = (255, 255, 255)
 JPEG_QUALITY = 90
 FRAME_JPEG_QUALITY = 95  # training pictures: q90 artefacts would be learnt; q95 is 1024x576 in ~0.2 MB
 DETECTIONS_VERSION = 1  # of the `.dets.json` sidecar (detections_sidecar)
+FRAME_SUFFIX = ".frame.jpg"  # the names beside a snapshot `<stem>.jpg`, which the dataset export reads back
+DETECTIONS_SUFFIX = ".dets.json"
 _FONT = cv2.FONT_HERSHEY_SIMPLEX  # ASCII only
 CJK_PX_PER_SCALE = 34  # CJK font size per cv2 scale step: ideographs a little taller than cv2's capitals
 _INK_LEVELS = (np.arange(256, dtype=np.float32) / 255)[:, None]  # ink 0-255 -> share of the text colour
@@ -133,12 +135,12 @@ def write_evidence(frame: Frame, violation: Violation, zone_polygon_px: np.ndarr
 
 def frame_path(snapshot: Path) -> Path:
     """The clean frame beside a snapshot: `<snapshot stem>.frame.jpg`."""
-    return snapshot.with_name(f"{snapshot.stem}.frame.jpg")
+    return snapshot.with_name(snapshot.stem + FRAME_SUFFIX)
 
 
 def detections_path(snapshot: Path) -> Path:
     """The detections' sidecar beside a snapshot: `<snapshot stem>.dets.json`."""
-    return snapshot.with_name(f"{snapshot.stem}.dets.json")
+    return snapshot.with_name(snapshot.stem + DETECTIONS_SUFFIX)
 
 
 def detections_sidecar(frame: Frame, violation: Violation, detections: Detections,

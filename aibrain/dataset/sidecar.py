@@ -16,8 +16,7 @@ from typing import Literal
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-FRAME_SUFFIX = ".frame.jpg"
-SIDECAR_SUFFIX = ".dets.json"
+from detector.evidence import DETECTIONS_SUFFIX, FRAME_SUFFIX
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in the frame's pixels
 
@@ -82,7 +81,7 @@ class EvidenceMissing(Exception):
 def sidecar_path(frame: Path) -> Path:
     """`.../090004.000_motor_parking_t3.frame.jpg` -> `.../090004.000_motor_parking_t3.dets.json`."""
     stem = frame.name.removesuffix(FRAME_SUFFIX) if frame.name.endswith(FRAME_SUFFIX) else frame.stem
-    return frame.with_name(stem + SIDECAR_SUFFIX)
+    return frame.with_name(stem + DETECTIONS_SUFFIX)
 
 
 def read_kept_frame(frame: Path, incident_id: str, camera_id: str) -> KeptFrame:
