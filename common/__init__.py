@@ -7,4 +7,5 @@ durations.py — DurationHistogram: the stages' latencies in fixed buckets, read
 redact.py — credentials cut out of URLs and texts before they reach a log line, message or report.
 role.py — ThreadRole: the shape of every long-running part (a run() loop, a stop event, a thread).
 schedule.py — weekly time windows in a site's local time: duty shifts, allowed hours of a zone.
+stage_cpu.py — StageCpu: thread CPU seconds per pipeline stage (decode … storage), for capacity figures.
 """

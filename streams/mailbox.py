@@ -114,6 +114,12 @@ class LatestFrameSlots:
         with self._cond:
             return self._dropped[camera_id]
 
+    def waiting(self, camera_id: str) -> bool:
+        """Whether the camera's frame is still waiting to be taken: a live reader that would only replace
+        it skips decoding its next keyframe instead (the decode would be thrown away)."""
+        with self._cond:
+            return camera_id in self._slots
+
     def pending(self) -> int:
         """Cameras with a frame waiting."""
         with self._cond:
