@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, tzinfo
 from itertools import islice
@@ -65,7 +65,9 @@ class CameraDetectorState:
             self.tracker.reset()
         self.frame_size = size
         tracked = self.tracker.update(detections, frame.ts)
-        violations = self.engine.evaluate(frame.ts, tracked, (frame.width, frame.height), frame.image)
+        # The look check reads the detector's (smaller) picture: it takes boxes as fractions of the frame, so
+        # the full-size picture is converted only for a violation's evidence.
+        violations = self.engine.evaluate(frame.ts, tracked, size, frame.detect_image)
         if evidence_dir is None or not violations:
             return violations
         seen = with_track_ids(detections, tracked) if self.evidence_frames else detections
@@ -79,6 +81,28 @@ class CameraDetectorState:
         clean = self.evidence.write_frame(frame, violation, detections, self.engine.class_names, snapshot) \
             if snapshot is not None and self.evidence_frames else None
         return replace(violation, snapshot=snapshot, frame=clean)
+
+
+def to_frame_pixels(detections: Detections, frame: Frame) -> Detections:
+    """`detections` found on `frame.detect_image`, with their boxes in the frame's full-size pixels (what the
+    tracker, rules, evidence and stored violations work in); everything else kept.
+
+    >>> frame = Frame("cam-01", 0, 0.0, 0.0, np.zeros((1080, 1920, 3), np.uint8), True,
+    ...               detect_image=np.zeros((360, 640, 3), np.uint8))
+    >>> to_frame_pixels(Detections(np.array([[10, 20, 30, 40]]), np.array([0.9]), np.array([1])), frame).xyxy.tolist()
+    [[30.0, 60.0, 90.0, 120.0]]
+    """
+    scale_x, scale_y = frame.detect_scale
+    if scale_x == 1 and scale_y == 1:
+        return detections
+    scale = np.array([scale_x, scale_y, scale_x, scale_y], np.float32)
+    return Detections(detections.xyxy * scale, detections.confidence, detections.class_id, detections.tracker_id)
+
+
+def detect(backend: Backend, frames: Sequence[Frame]) -> list[Detections]:
+    """The backend's detections of each frame's detection picture, boxes in full-size pixels."""
+    found = backend.detect([frame.detect_image for frame in frames])
+    return [to_frame_pixels(detections, frame) for frame, detections in zip(frames, found, strict=True)]
 
 
 def with_track_ids(detections: Detections, tracked: Detections) -> Detections:
@@ -131,7 +155,7 @@ def detect_stream(backend: Backend, frames: Iterable[Frame], state: CameraDetect
     frames are inferred `backend.max_batch` at a time."""
     frames = iter(frames)
     while chunk := list(islice(frames, backend.max_batch)):
-        for frame, detections in zip(chunk, backend.detect([f.image for f in chunk]), strict=True):
+        for frame, detections in zip(chunk, detect(backend, chunk), strict=True):
             yield from state.process(frame, detections, evidence_dir, tz)
 
 
@@ -218,7 +242,7 @@ class InferenceLoop(ThreadRole):
             self.stats.frame_age.observe(now - frame.ts)
         started = time.perf_counter()
         try:
-            detections = self.backend.detect([frame.image for frame in frames])
+            detections = detect(self.backend, frames)
         except Exception:
             self.stats.backend_errors += 1
             log.exception("inference failed on a batch of cameras %s", [f.camera_id for f in frames])
