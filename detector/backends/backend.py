@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from detector.backends.backend_options import DEFAULT_OPTIONS, BackendOptions
+from detector.backends.null_backend import NullBackend
 from detector.backends.onnx_backend import OnnxBackend
 from detector.backends.ultralytics_backend import UltralyticsBackend
 from detector.detections import Detections
@@ -26,8 +27,9 @@ class Backend(Protocol):
 
 
 BACKENDS: dict[str, Callable[[Path, BackendOptions], Backend]] = {
-    "onnx": OnnxBackend, "ultralytics": UltralyticsBackend}
-BACKEND_BY_SUFFIX = {".onnx": "onnx", ".pt": "ultralytics"}
+    "onnx": OnnxBackend, "ultralytics": UltralyticsBackend, "null": NullBackend}
+# `.null`: a stand-in that returns at once (detector/backends/null_backend.py), for capacity benchmarks.
+BACKEND_BY_SUFFIX = {".onnx": "onnx", ".pt": "ultralytics", ".null": "null"}
 
 
 def backend_name(weights: Path) -> str:

@@ -53,7 +53,7 @@ def test_unavailable_provider_is_refused(yolo_onnx: Path) -> None:
 
 def test_backend_by_suffix(yolo_onnx: Path) -> None:
     assert backend_name(Path("m.onnx")) == "onnx" and backend_name(Path("M.PT")) == "ultralytics"
-    assert set(BACKENDS) == {"onnx", "ultralytics"}
+    assert set(BACKENDS) == {"onnx", "ultralytics", "null"}
     backend = open_backend(yolo_onnx, BackendOptions(conf=0.5, iou=0.6))
     assert isinstance(backend, OnnxBackend) and backend.options == BackendOptions(conf=0.5, iou=0.6)
     with pytest.raises(ValueError, match="engine"):
