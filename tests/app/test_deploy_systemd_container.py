@@ -12,6 +12,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -89,7 +90,8 @@ def test_the_containerfile_builds_a_non_root_image_with_a_health_check() -> None
     for copied in by_name["COPY"]:
         *sources, _target = copied.split()
         assert all((ROOT / source).exists() for source in sources), copied
-    assert any("pip install" in run and "-e" in run for run in by_name["RUN"])
+    [install] = [run for run in by_name["RUN"] if "pip install" in run and '".' in run]
+    assert " -e " not in install  # the wheel carries the data files (test below)
     for run in by_name["RUN"]:  # the shell the build runs them with parses each
         parsed = subprocess.run(["sh", "-n", "-c", run], capture_output=True, text=True, timeout=30)
         assert parsed.returncode == 0, (run, parsed.stderr)
@@ -101,3 +103,29 @@ def test_the_containerfile_builds_a_non_root_image_with_a_health_check() -> None
     assert by_name["EXPOSE"] == [str(port)]
     [check] = by_name["HEALTHCHECK"]
     assert f"http://127.0.0.1:{port}/healthz" in check and "--fail" in check
+
+
+def test_the_wheel_carries_the_data_files_the_package_reads(tmp_path: Path) -> None:
+    """The image installs the wheel built from what the Containerfile copies, not the source tree: what the
+    package reads beside its modules must be inside it (a file left out would fail only in the image)."""
+    context = tmp_path / "context"
+    for name, argument in containerfile():
+        if name == "COPY":
+            *sources, _target = argument.split()
+            for source in sources:
+                if (ROOT / source).is_dir():
+                    shutil.copytree(ROOT / source, context / source, ignore=shutil.ignore_patterns("__pycache__"))
+                else:
+                    (context / source).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(ROOT / source, context / source)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(context), "--no-deps", "--no-build-isolation",
+                    "--quiet", "--wheel-dir", str(tmp_path)], check=True, timeout=300, cwd=tmp_path)
+    [wheel] = tmp_path.glob("aibrain-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    versions = {path.name for path in (ROOT / "routing" / "incidents" / "migrations" / "versions").glob("*.py")}
+    assert {f"routing/incidents/migrations/versions/{name}" for name in versions} <= names
+    assert {"configs/taxonomy.yaml", "configs/examples/site.yaml", "routing/incidents/migrations/env.py",
+            "routing/incidents/migrations/script.py.mako"} <= names
+    for folder in ("aibrain/web/static", "aibrain/web/templates", "aibrain/replay/report/templates"):
+        shipped = {path.relative_to(ROOT).as_posix() for path in (ROOT / folder).rglob("*") if path.is_file()}
+        assert shipped and shipped <= names, sorted(shipped - names)[:5]
