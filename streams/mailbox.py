@@ -18,6 +18,11 @@ class LatestFrameSlots:
     `put_wait`s for the slot to empty instead, so no frame is lost. One Condition guards all
     slots, so `take_batch` can wait for "any camera has a frame".
 
+    Under overload `take_batch` serves cameras round robin: the least recently served first, and
+    among equals the one waiting longest; a replaced frame keeps its camera's place. (Ordering by
+    the frames' own time was unfair: a camera overtaken got a newer frame, fell behind the others
+    and was overtaken again; measured with 24 cameras, -56 % to +66 % of the mean.)
+
     >>> slots = LatestFrameSlots()
     >>> import numpy as np
     >>> img = np.zeros((2, 2, 3), np.uint8)
@@ -30,7 +35,9 @@ class LatestFrameSlots:
     def __init__(self, cameras: Iterable[str] = ()) -> None:
         """`cameras`: those expected to deliver, so a batch is complete once each has a frame in it."""
         self._cond = threading.Condition()
-        self._slots: dict[str, Frame] = {}  # insertion order = arrival order of waiting frames
+        self._slots: dict[str, Frame] = {}  # insertion order = since when each camera has waited
+        self._served: dict[str, int] = {}  # camera -> the batch number that last took its frame
+        self._batches = 0
         self._dropped: Counter[str] = Counter()
         self._cameras: set[str] = set(cameras)  # and every camera that has put a frame since
         self._removed: set[str] = set()  # cameras taken out by a reload: their late frames are refused
@@ -41,9 +48,9 @@ class LatestFrameSlots:
         with self._cond:
             if frame.camera_id in self._removed:
                 return
-            if self._slots.pop(frame.camera_id, None) is not None:
+            if frame.camera_id in self._slots:
                 self._dropped[frame.camera_id] += 1
-            self._slots[frame.camera_id] = frame
+            self._slots[frame.camera_id] = frame  # replacing a value keeps the camera's place in the dict
             self._cameras.add(frame.camera_id)
             self._cond.notify_all()
 
@@ -69,7 +76,8 @@ class LatestFrameSlots:
             return True
 
     def take_batch(self, max_batch: int, max_wait_s: float, timeout_s: float) -> list[Frame]:
-        """Up to `max_batch` frames from distinct cameras, oldest `ts` first; empties their slots.
+        """Up to `max_batch` frames from distinct cameras, the least recently served cameras first (among
+        equals, the longest waiting); empties their slots.
 
         Waits up to `timeout_s` for a first frame (returns [] if none or closed), then up to
         `max_wait_s` longer for more cameras, returning early once `max_batch` are ready or every
@@ -86,9 +94,12 @@ class LatestFrameSlots:
                 if remaining <= 0:
                     break
                 self._cond.wait(remaining)
-            batch = sorted(self._slots.values(), key=lambda f: f.ts)[:max_batch]
+            # A stable sort: cameras served equally long ago keep their waiting order.
+            batch = sorted(self._slots.values(), key=lambda f: self._served.get(f.camera_id, -1))[:max_batch]
+            self._batches += 1
             for frame in batch:
                 del self._slots[frame.camera_id]
+                self._served[frame.camera_id] = self._batches
             # Producers blocked in put_wait may now fill their emptied slots.
             self._cond.notify_all()
             return batch
@@ -107,6 +118,7 @@ class LatestFrameSlots:
             self._cameras.discard(camera_id)
             self._slots.pop(camera_id, None)
             self._dropped.pop(camera_id, None)
+            self._served.pop(camera_id, None)
             self._cond.notify_all()
 
     def dropped(self, camera_id: str) -> int:

@@ -34,13 +34,50 @@ def test_take_batch_returns_empty_after_timeout() -> None:
     assert time.monotonic() - started >= 0.05
 
 
-def test_take_batch_returns_oldest_first_and_at_most_max_batch() -> None:
+def test_take_batch_returns_the_longest_waiting_first_and_at_most_max_batch() -> None:
     slots = LatestFrameSlots()
-    for camera, ts in (("a", 3.0), ("b", 1.0), ("c", 2.0)):
+    for camera, ts in (("a", 3.0), ("b", 1.0), ("c", 2.0)):  # the waiting order decides, not the frames' time
         slots.put_latest(frame(camera, 0, ts))
     first = slots.take_batch(max_batch=2, max_wait_s=1.0, timeout_s=0)
-    assert [f.camera_id for f in first] == ["b", "c"]
-    assert [f.camera_id for f in slots.take_batch(max_batch=2, max_wait_s=0, timeout_s=0)] == ["a"]
+    assert [f.camera_id for f in first] == ["a", "b"]
+    assert [f.camera_id for f in slots.take_batch(max_batch=2, max_wait_s=0, timeout_s=0)] == ["c"]
+
+
+def test_cameras_always_ready_are_served_in_strict_rotation() -> None:
+    slots, order = LatestFrameSlots(), list[str]()
+    for _ in range(6):
+        for camera in "dcba" if order else "abcd":  # however the readers' puts are ordered
+            slots.put_latest(frame(camera, len(order)))
+        order.append("".join(sorted(f.camera_id for f in slots.take_batch(max_batch=2, max_wait_s=0, timeout_s=0))))
+    assert order == ["ab", "cd", "ab", "cd", "ab", "cd"]
+
+
+def test_a_replaced_frame_keeps_its_cameras_place() -> None:
+    slots = LatestFrameSlots()
+    for camera in "abc":
+        slots.put_latest(frame(camera, 0))
+    slots.put_latest(frame("a", 1))  # newer, and still before b and c
+    assert [(f.camera_id, f.seq) for f in slots.take_batch(max_batch=2, max_wait_s=0, timeout_s=0)] == [
+        ("a", 1), ("b", 0)]
+    assert slots.waiting("c") and not slots.waiting("a")
+
+
+def test_a_camera_removed_and_added_again_starts_afresh() -> None:
+    slots = LatestFrameSlots()
+    for camera in "ab":
+        slots.put_latest(frame(camera, 0))
+    slots.take_batch(max_batch=2, max_wait_s=0, timeout_s=0)  # both served
+    slots.put_latest(frame("a", 1))
+    slots.remove("a")
+    assert not slots.waiting("a") and slots.dropped("a") == 0
+    slots.put_latest(frame("a", 2))
+    assert slots.pending() == 0, "a removed camera's late frames are refused"
+    slots.add("a")
+    slots.put_latest(frame("c", 0))
+    slots.put_latest(frame("b", 1))
+    slots.put_latest(frame("a", 3))
+    # a and c were never served (as far as the slots know), b was: a and c first, in their waiting order.
+    assert [f.camera_id for f in slots.take_batch(max_batch=3, max_wait_s=0, timeout_s=0)] == ["c", "a", "b"]
 
 
 def test_take_batch_waits_max_wait_for_more_cameras() -> None:
