@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.durations import DurationHistogram
 from common.redact import describe
+from common.stage_cpu import Stage, stage_cpu
 from routing.broker.connection import TlsFiles
 from routing.broker.destinations import DestinationQueues, DestinationRefused
 from routing.broker.reconnecting_client import TRANSIENT_ERRORS, BrokerClient
@@ -118,7 +119,8 @@ class OutboxRelay(BrokerClient):
             # Clear before reading: a wake() during the read is kept for the wait below.
             self._wake.clear()
             try:
-                published = self._publish_batch(channel, destinations)
+                with stage_cpu(Stage.STORAGE):
+                    published = self._publish_batch(channel, destinations)
             except SQLAlchemyError as exc:
                 self._wait_for_database(connection, exc, "outbox relay")
                 continue

@@ -20,6 +20,7 @@ from common.backoff import Backoff
 from common.durations import DurationHistogram
 from common.redact import describe
 from common.role import ThreadRole
+from common.stage_cpu import Stage, stage_cpu
 from detector.violation import Violation
 from routing.incidents.database_errors import data_refusal
 from routing.incidents.dispatch import Dispatcher
@@ -206,7 +207,8 @@ class RoutingIntake(ThreadRole):
     def _store_until_done(self, item: IntakeItem) -> None:
         while not self._spooled.is_set():
             try:
-                self._store(item)
+                with stage_cpu(Stage.STORAGE):
+                    self._store(item)
                 self._backoff.reset()
                 return
             except Exception as exc:
