@@ -189,8 +189,9 @@ def add_model_commands(models: argparse.ArgumentParser) -> None:
     export = verb("export", "export a card's .pt weights to ONNX for the ONNX Runtime backend")
     export.add_argument("card", help="a shipped card's name or a card file's path")
     export.add_argument("--format", choices=["onnx"], default="onnx")
-    export.add_argument("--dynamic-batch", action="store_true",
-                        help="any batch size (and image size), for batching frames across cameras")
+    export.add_argument("--dynamic", "--dynamic-batch", dest="dynamic_batch", action="store_true",
+                        help="any batch and any picture size up to --imgsz: rectangular inference (a 16:9 camera "
+                             "runs at 640x384, not 640x640) and batches across cameras (--dynamic-batch: old name)")
     export.add_argument("--half", action="store_true",
                         help="fp16 weights, fp32 input and output: half the file, faster on GPUs, no faster on CPUs")
     export.add_argument("--imgsz", type=image_size, help="input side in pixels (default: the card's input_size)")

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import ast
 import logging
+import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
+from common.stage_cpu import Stage, stage_cpu
 from detector.backends.backend_options import DEFAULT_OPTIONS, BackendOptions
 from detector.backends.postprocess import decode_yolov8
 from detector.backends.preprocess import letterbox
 from detector.backends.providers import (
+    CPU,
+    TENSORRT,
     ProviderSpec,
     ProviderUnavailable,
+    ShapeRange,
     execution_providers,
     fallen_back,
     prepare_engine_cache,
@@ -24,6 +30,8 @@ from detector.backends.providers import (
 from detector.detections import Detections
 
 DYNAMIC_BATCH_LIMIT = 32  # frames per run when the model's batch axis is dynamic
+TRT_OPT_BATCH = 8  # the batch TensorRT tunes a dynamic model for: the detector's default max_batch
+CAMERA_PICTURE = (1080, 1920)  # (h, w) of the usual camera picture (16:9), the shape TensorRT tunes for
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +46,64 @@ def _session_options(intra_op_threads: int | None) -> ort.SessionOptions:
     return options
 
 
+@dataclass(frozen=True, slots=True)
+class ModelInput:
+    """What an Ultralytics ONNX file says of its input, from its metadata and its graph.
+
+    A model exported with dynamic height and width (`aibrain models export --dynamic`) takes any picture
+    letterboxed into `size` and padded only to the stride, so a 16:9 camera costs 640x384, not 640x640:
+
+    >>> ModelInput("images", {0: "person"}, 32, (640, 640), None, True).tensor_size((1080, 1920))
+    (384, 640)
+    """
+
+    name: str
+    class_names: dict[int, str]
+    stride: int
+    size: tuple[int, int]  # (h, w): the fixed input, or the box a dynamic one letterboxes pictures into
+    fixed_batch: int | None  # None: any batch
+    dynamic_shape: bool  # height and width take any multiple of the stride up to `size`
+
+    @property
+    def max_batch(self) -> int:
+        """Images per session run: the model's fixed batch size, or a cap when it is dynamic."""
+        return self.fixed_batch or DYNAMIC_BATCH_LIMIT
+
+    def tensor_size(self, picture: tuple[int, int]) -> tuple[int, int]:
+        """(h, w) of the input tensor a picture of (h, w) pixels is letterboxed into (as `letterbox` does)."""
+        if not self.dynamic_shape:
+            return self.size
+        scale = min(self.size[0] / picture[0], self.size[1] / picture[1])
+        height, width = (math.ceil(round(side * scale) / self.stride) * self.stride for side in picture)
+        return height, width
+
+    def shape_range(self) -> ShapeRange | None:
+        """TensorRT's optimisation profile for the dynamic axes (None when all are fixed): any batch up to
+        `max_batch`, any picture down to one stride, tuned for a batch of 16:9 camera pictures."""
+        if self.fixed_batch and not self.dynamic_shape:
+            return None
+        smallest = (self.stride, self.stride) if self.dynamic_shape else self.size
+        opt_batch = self.fixed_batch or min(TRT_OPT_BATCH, self.max_batch)
+        return ShapeRange(self.name, (self.fixed_batch or 1, 3, *smallest),
+                          (opt_batch, 3, *self.tensor_size(CAMERA_PICTURE)), (self.max_batch, 3, *self.size))
+
+
+def read_model_input(session: ort.InferenceSession, weights: Path) -> ModelInput:
+    """The `ModelInput` of the file a session runs; raises if Ultralytics' metadata is missing."""
+    meta = session.get_modelmeta().custom_metadata_map
+    if "names" not in meta:
+        raise ValueError(f"{weights}: no 'names' in the ONNX metadata; export it with Ultralytics")
+    names = ast.literal_eval(meta["names"])  # Ultralytics writes a Python dict literal
+    imgsz = ast.literal_eval(meta.get("imgsz", "640"))
+    size: tuple[int, int] = (imgsz, imgsz) if isinstance(imgsz, int) else tuple(imgsz)[:2]
+    model_input = session.get_inputs()[0]
+    batch, _, height, width = model_input.shape
+    fixed_shape = isinstance(height, int) and isinstance(width, int)
+    return ModelInput(model_input.name, {int(k): str(v) for k, v in names.items()}, int(meta.get("stride", 32)),
+                      (height, width) if fixed_shape else size, batch if isinstance(batch, int) else None,
+                      dynamic_shape=not fixed_shape)
+
+
 class OnnxBackend:
     """A YOLOv8 ONNX file in one ONNX Runtime session; class names, input size and stride come
     from the metadata Ultralytics writes on export.
@@ -48,32 +114,29 @@ class OnnxBackend:
     """
 
     def __init__(self, weights: Path, options: BackendOptions = DEFAULT_OPTIONS) -> None:
+        available = ort.get_available_providers()
         try:
-            providers = execution_providers(options, ort.get_available_providers())
+            providers = execution_providers(options, available)
         except ProviderUnavailable as exc:
             raise ProviderUnavailable(f"{weights}: {exc}") from None
         prepare_engine_cache(providers)
         self.weights = Path(weights)
         self.options = options
-        self._session = ort.InferenceSession(
-            str(self.weights), sess_options=_session_options(options.intra_op_threads), providers=providers)
+        if any(name == TENSORRT for name, _ in providers):
+            # TensorRT takes a dynamic input's range of shapes when the session is built: a CPU session,
+            # never run, reads the input first.
+            probe = read_model_input(self._open([(CPU, {})], intra_op_threads=1), self.weights)
+            providers = execution_providers(options, available, probe.shape_range())
+        self._session = self._open(providers, options.intra_op_threads)
         self._check_fallback(providers)
-        meta = self._session.get_modelmeta().custom_metadata_map
-        if "names" not in meta:
-            raise ValueError(f"{self.weights}: no 'names' in the ONNX metadata; export it with Ultralytics")
-        names = ast.literal_eval(meta["names"])  # Ultralytics writes a Python dict literal
-        self.class_names: dict[int, str] = {int(k): str(v) for k, v in names.items()}
-        self.stride = int(meta.get("stride", 32))
-        imgsz = ast.literal_eval(meta.get("imgsz", "640"))
-        self.input_size: tuple[int, int] = (imgsz, imgsz) if isinstance(imgsz, int) else tuple(imgsz)[:2]
-        model_input = self._session.get_inputs()[0]
-        self._input_name = model_input.name
-        batch, _, height, width = model_input.shape
-        self._fixed_batch = batch if isinstance(batch, int) else None
-        # Fixed spatial shape: pad every image to it; dynamic: only to the stride, saving compute.
-        self._fixed_shape = isinstance(height, int) and isinstance(width, int)
-        if self._fixed_shape:
-            self.input_size = (height, width)
+        self.model_input = read_model_input(self._session, self.weights)
+        self.class_names = self.model_input.class_names
+        self.stride = self.model_input.stride
+        self.input_size = self.model_input.size
+
+    def _open(self, providers: list[ProviderSpec], intra_op_threads: int | None) -> ort.InferenceSession:
+        return ort.InferenceSession(str(self.weights), sess_options=_session_options(intra_op_threads),
+                                    providers=providers)
 
     def _check_fallback(self, providers: list[ProviderSpec]) -> None:
         """A provider asked for by name must run; one picked as the fastest there is may fall back."""
@@ -93,7 +156,12 @@ class OnnxBackend:
     @property
     def max_batch(self) -> int:
         """Images per session run: the model's fixed batch size, or a cap when it is dynamic."""
-        return self._fixed_batch or DYNAMIC_BATCH_LIMIT
+        return self.model_input.max_batch
+
+    @property
+    def dynamic_shape(self) -> bool:
+        """Whether pictures are padded only to the stride (rectangular inference), not to `input_size`."""
+        return self.model_input.dynamic_shape
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Detections for each BGR image, in order; runs the session once per `max_batch` images."""
@@ -103,10 +171,14 @@ class OnnxBackend:
         return results
 
     def _run(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        tensor, boxes = letterbox(images, self.input_size, None if self._fixed_shape else self.stride)
-        if self._fixed_batch and len(images) < self._fixed_batch:
-            # A fixed-batch model takes exactly its batch; the padding rows are decoded by nobody.
-            filler = np.zeros((self._fixed_batch - len(images), *tensor.shape[1:]), np.float32)
-            tensor = np.concatenate([tensor, filler])
-        output = self._session.run(None, {self._input_name: tensor})[0]
-        return decode_yolov8(output, boxes, self.options)
+        fixed_batch = self.model_input.fixed_batch
+        with stage_cpu(Stage.PREPROCESS):
+            tensor, boxes = letterbox(images, self.input_size, self.stride if self.dynamic_shape else None)
+            if fixed_batch and len(images) < fixed_batch:
+                # A fixed-batch model takes exactly its batch; the padding rows are decoded by nobody.
+                filler = np.zeros((fixed_batch - len(images), *tensor.shape[1:]), np.float32)
+                tensor = np.concatenate([tensor, filler])
+        with stage_cpu(Stage.INFERENCE):
+            output = self._session.run(None, {self.model_input.name: tensor})[0]
+        with stage_cpu(Stage.POSTPROCESS):
+            return decode_yolov8(output, boxes, self.options)

@@ -8,6 +8,7 @@ providers come only with the `onnxruntime-gpu` package (README: GPU); the CPU bu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import onnxruntime as ort
@@ -26,6 +27,31 @@ ProviderSpec = tuple[str, dict[str, str]]  # what InferenceSession(providers=...
 
 class ProviderUnavailable(ValueError):
     """The site asked for an execution provider this onnxruntime build does not have."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeRange:
+    """The shapes a model input with dynamic axes takes: smallest, the one to tune for, largest (N, C, H, W).
+
+    TensorRT builds one engine for the whole range from this profile; without one it builds a new engine
+    for each new shape it meets, at run time.
+
+    >>> shapes = ShapeRange("images", (1, 3, 32, 32), (8, 3, 384, 640), (32, 3, 640, 640))
+    >>> shapes.trt_options()["trt_profile_opt_shapes"]
+    'images:8x3x384x640'
+    """
+
+    input_name: str
+    min: tuple[int, ...]
+    opt: tuple[int, ...]
+    max: tuple[int, ...]
+
+    def trt_options(self) -> dict[str, str]:
+        """The TensorRT provider's profile options: `name:NxCxHxW` each."""
+        def spec(shape: tuple[int, ...]) -> str:
+            return f"{self.input_name}:{'x'.join(str(side) for side in shape)}"
+        return {"trt_profile_min_shapes": spec(self.min), "trt_profile_opt_shapes": spec(self.opt),
+                "trt_profile_max_shapes": spec(self.max)}
 
 
 def available_providers() -> list[str]:
@@ -50,11 +76,14 @@ def chosen_providers(requested: Sequence[str] | None, available: Sequence[str]) 
     return list(requested)
 
 
-def provider_options(name: str, options: BackendOptions) -> dict[str, str]:
-    """One provider's options as ONNX Runtime reads them (strings; booleans as True/False)."""
+def provider_options(name: str, options: BackendOptions, shapes: ShapeRange | None = None) -> dict[str, str]:
+    """One provider's options as ONNX Runtime reads them (strings; booleans as True/False); `shapes`, for
+    a model input with dynamic axes, gives TensorRT its optimisation profile."""
     if name == TENSORRT:
         trt = {"device_id": str(options.device_id), "trt_fp16_enable": str(options.trt_fp16),
                "trt_max_workspace_size": str(options.trt_workspace_mb * 1024 * 1024)}
+        if shapes is not None:
+            trt |= shapes.trt_options()
         if options.trt_cache_dir is not None:
             # Building an engine takes minutes per model and input shape: keep them across restarts.
             # The timing cache beside them shortens the build of a new shape.
@@ -67,13 +96,16 @@ def provider_options(name: str, options: BackendOptions) -> dict[str, str]:
     return {}
 
 
-def execution_providers(options: BackendOptions, available: Sequence[str]) -> list[ProviderSpec]:
-    """(provider, options) for each provider a session is built with, best first.
+def execution_providers(options: BackendOptions, available: Sequence[str],
+                        shapes: ShapeRange | None = None) -> list[ProviderSpec]:
+    """(provider, options) for each provider a session is built with, best first; `shapes` as for
+    `provider_options`.
 
     >>> execution_providers(BackendOptions(device_id=1), ["CUDAExecutionProvider", "CPUExecutionProvider"])
     [('CUDAExecutionProvider', {'device_id': '1'}), ('CPUExecutionProvider', {})]
     """
-    return [(name, provider_options(name, options)) for name in chosen_providers(options.providers, available)]
+    return [(name, provider_options(name, options, shapes))
+            for name in chosen_providers(options.providers, available)]
 
 
 def prepare_engine_cache(providers: Sequence[ProviderSpec]) -> Path | None:
