@@ -6,13 +6,14 @@ The only module that touches PyAV's decoder; it knows nothing of cameras, health
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import av
 import av.container
 import numpy as np
 
+from common.stage_cpu import Stage, stage_cpu
 from streams.decoder_choice import DecodeDevice, packet_decoder
 from streams.frame import DecodePolicy
 from streams.screen import PictureScreen
@@ -43,11 +44,13 @@ class DecodedFrame:
 
 @dataclass(slots=True)
 class DecodeCounter:
-    """Frames the decoder produced, handed on or not (the policy's cost, for stats), the packets
-    it refused (damaged data: decoding goes on with the next packet), and where on the media
+    """Frames the decoder produced, handed on or not (the policy's cost, for stats), keyframes left
+    undecoded because they were not wanted (the detector was busy: `iter_decoded`'s `wanted`), the
+    packets it refused (damaged data: decoding goes on with the next packet), and where on the media
     timeline the packets read so far end (every packet, decoded or skipped by the policy)."""
 
     frames: int = 0
+    skipped: int = 0
     refused_packets: int = 0
     packets_end_s: float | None = None
 
@@ -90,12 +93,18 @@ class GridSampler:
         self._fps = fps
         self._last_slot: int | None = None
 
+    def would_take(self, media_time_s: float) -> bool:
+        """Whether `take` would pass this time, without taking it."""
+        return self._slot(media_time_s) != self._last_slot
+
     def take(self, media_time_s: float) -> bool:
-        slot = math.floor(media_time_s * self._fps + _GRID_EPS)
-        if slot == self._last_slot:
+        if not self.would_take(media_time_s):
             return False
-        self._last_slot = slot
+        self._last_slot = self._slot(media_time_s)
         return True
+
+    def _slot(self, media_time_s: float) -> int:
+        return math.floor(media_time_s * self._fps + _GRID_EPS)
 
 
 def is_rtsp(url: str) -> bool:
@@ -117,7 +126,8 @@ def open_container(url: str, open_timeout_s: float, read_timeout_s: float) -> av
 def iter_decoded(container: av.container.InputContainer, policy: DecodePolicy, detect_fps: float | None,
                  thread_type: str = "AUTO", counter: DecodeCounter | None = None,
                  screen: PictureScreen | None = None,
-                 device: DecodeDevice = DecodeDevice.CPU) -> Iterator[DecodedFrame]:
+                 device: DecodeDevice = DecodeDevice.CPU,
+                 wanted: Callable[[float], bool] | None = None) -> Iterator[DecodedFrame]:
     """Decode the first video stream of `container`, yielding the frames `policy` hands on.
 
     ALL: every frame. SAMPLED: every frame decoded, those on the `1/detect_fps` media-time grid
@@ -129,6 +139,11 @@ def iter_decoded(container: av.container.InputContainer, policy: DecodePolicy, d
     without a usable picture; what it raises ends the decoding.
     A packet the decoder refuses is counted and skipped; errors reading the container propagate.
     `device` picks the decoder (streams.decoder_choice): PyAV on the CPU, or NVDEC for "cuda".
+    `wanted`, with KEYFRAMES, is asked with a keyframe packet's media time before it is decoded (only for
+    one the sampler would take): False leaves the packet undecoded, counted as `skipped`, and tells the
+    screen a picture was deferred (a sign of life, not a stall). Keyframes decode on their own, so the
+    next one decodes as if nothing had been left out. (The other policies decode every frame the next
+    ones refer to, so nothing can be left out there.)
     """
     if policy is DecodePolicy.SAMPLED and detect_fps is None:
         raise ValueError("decode policy 'sampled' needs detect_fps")
@@ -140,6 +155,7 @@ def iter_decoded(container: av.container.InputContainer, policy: DecodePolicy, d
     sampler = GridSampler(detect_fps) if detect_fps is not None and policy is not DecodePolicy.ALL else None
     time_base = stream.time_base
     rate = stream.average_rate or stream.guessed_rate
+    ask = wanted if policy is DecodePolicy.KEYFRAMES else None
     index = 0
     for packet in container.demux(stream):
         if screen is not None:
@@ -147,8 +163,17 @@ def iter_decoded(container: av.container.InputContainer, policy: DecodePolicy, d
         if counter is not None and packet.pts is not None and time_base is not None:
             end_s = float((packet.pts + (packet.duration or 0)) * time_base)
             counter.packets_end_s = max(end_s, counter.packets_end_s or end_s)
+        if ask is not None and packet.is_keyframe and packet.pts is not None and time_base is not None:
+            packet_s = float(packet.pts * time_base)
+            if (sampler is None or sampler.would_take(packet_s)) and not ask(packet_s):
+                if counter is not None:
+                    counter.skipped += 1
+                if screen is not None:
+                    screen.picture_deferred()
+                continue
         try:
-            frames = decode(packet)
+            with stage_cpu(Stage.DECODE):
+                frames = decode(packet)
         except av.FFmpegError:
             if counter is not None:
                 counter.refused_packets += 1

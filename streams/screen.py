@@ -72,7 +72,7 @@ class PictureScreen:
     new size is simply taken on. With `picture_timeout_s`, `packet_arrived` raises `NoPicture`
     once that long has passed since the connection opened or the last admitted picture, so a
     stream of packets that never decode to a picture counts as a stall. `on_picture` is called
-    for every admitted frame.
+    for every admitted frame, and for every picture deferred (`picture_deferred`).
 
     >>> screen = PictureScreen(DropCounts())
     >>> grey = av.VideoFrame.from_ndarray(np.full((36, 64, 3), 128, np.uint8), format="rgb24")
@@ -90,6 +90,13 @@ class PictureScreen:
         self._size: tuple[int, int] | None = None
         self._last_time_s: float | None = None
         self._last_picture = time.monotonic()
+
+    def picture_deferred(self) -> None:
+        """A keyframe was left undecoded on purpose (the detector still had this camera's last picture):
+        a sign of life like an admitted picture, for the picture timeout and `on_picture`."""
+        self._last_picture = time.monotonic()
+        if self._on_picture is not None:
+            self._on_picture()
 
     def packet_arrived(self) -> None:
         if self._timeout_s is not None and time.monotonic() - self._last_picture >= self._timeout_s:

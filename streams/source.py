@@ -114,6 +114,7 @@ class ReaderStats:
     state: CameraState | None = None  # None until the reader starts
     frames_decoded: int = 0
     frames_handed_on: int = 0
+    frames_skipped: int = 0  # keyframes left undecoded while the camera's last frame still waited (not dropped)
     dropped: DropCounts = field(default_factory=DropCounts)  # decoded, but no usable picture
     refused_packets: int = 0  # damaged packets the decoder could not take
     open_attempts: int = 0  # connections tried, the first one included
@@ -166,7 +167,8 @@ class CameraReader(ThreadRole):
 
     def stats(self) -> ReaderStats:
         return replace(self._stats, state=self._health.state, frames_decoded=self._decoded.frames,
-                       refused_packets=self._decoded.refused_packets, dropped=replace(self._stats.dropped))
+                       frames_skipped=self._decoded.skipped, refused_packets=self._decoded.refused_packets,
+                       dropped=replace(self._stats.dropped))
 
     def run(self) -> None:
         """Connect, read, reconnect until `stop` is set or a non-looping file ends.
@@ -277,12 +279,25 @@ class CameraReader(ThreadRole):
         screen = PictureScreen(self._stats.dropped, fixed_size=s.live,
                                picture_timeout_s=s.read_timeout_s if s.live else None,
                                on_picture=self._health.picture_seen)
+
+        def outside(t: float) -> bool:  # before what is to be handed on (start_s, or a resumed file's past)
+            return (first_s is not None and t < first_s) or (self._resume_after_s is not None
+                                                             and t <= self._resume_after_s)
+
+        def wanted(t: float) -> bool:
+            """Decode the keyframe at media time t? Not while the camera's last frame still waits in the
+            mailbox: this one would only replace it. A paced file first waits for the keyframe's time,
+            as `_hand_on` would, so skipping never runs ahead of the clock."""
+            if outside(t) or (s.end_s is not None and t >= s.end_s) or self._stop.is_set():
+                return True  # decoded as ever: filtered below, or it ends the pass
+            if s.pace:
+                self._sleep_until(self._loop_offset_s + t)
+            return not self._slots.waiting(s.camera_id)
+
         for decoded in iter_decoded(container, s.decode, s.detect_fps, thread_type, self._decoded, screen,
-                                    s.decode_device):
+                                    s.decode_device, wanted if s.live else None):
             t = decoded.media_time_s
-            if first_s is not None and t < first_s:
-                continue
-            if self._resume_after_s is not None and t <= self._resume_after_s:
+            if outside(t):
                 continue
             if s.end_s is not None and t >= s.end_s:
                 return

@@ -71,9 +71,11 @@ class Recorder:
 
 
 @contextmanager
-def running(settings: SourceSettings, consume_delay_s: float = 0.0) -> Iterator[tuple[CameraReader, Recorder]]:
-    """Start a reader and a consumer of its slot; on exit stop both and check they ended promptly."""
-    slots, stop, recorder = LatestFrameSlots(), threading.Event(), Recorder()
+def running(settings: SourceSettings, consume_delay_s: float = 0.0,
+            slots: LatestFrameSlots | None = None) -> Iterator[tuple[CameraReader, Recorder]]:
+    """Start a reader and a consumer of its slot (`slots`, or new ones); on exit stop both and check
+    they ended promptly."""
+    slots, stop, recorder = slots or LatestFrameSlots(), threading.Event(), Recorder()
     reader = CameraReader(settings, slots, recorder.on_health, stop)
 
     def consume() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import av
@@ -8,6 +9,7 @@ import pytest
 
 from streams.decode import DecodeCounter, DecodedFrame, GridSampler, iter_decoded, open_container
 from streams.frame import DecodePolicy
+from streams.screen import DropCounts, PictureScreen
 from tests.streams.conftest import CLIP_FPS, CLIP_GOP, CLIP_SECONDS
 
 FRAMES = CLIP_SECONDS * CLIP_FPS
@@ -96,3 +98,45 @@ def test_bgr_conversion_matches_the_default_filter(pattern_clip: Path) -> None:
         decoded = next(iter_decoded(container, DecodePolicy.ALL, None))
         default = decoded.frame.to_ndarray(format="bgr24")
         assert np.abs(decoded.to_bgr().astype(int) - default.astype(int)).max() <= 1
+
+
+def test_keyframes_not_wanted_are_left_undecoded_counted_and_deferred(pattern_clip: Path) -> None:
+    asked: list[float] = []
+    deferred: list[float] = []
+
+    def wanted(media_time_s: float) -> bool:
+        asked.append(round(media_time_s, 3))
+        return round(media_time_s) % 2 == 0  # the detector is busy at odd seconds
+
+    counter = DecodeCounter()
+    screen = PictureScreen(DropCounts(), on_picture=lambda: deferred.append(time.monotonic()))
+    with open_container(str(pattern_clip), 5, 5) as container:
+        kept = {round(d.media_time_s, 3): d.to_bgr() for d in iter_decoded(
+            container, DecodePolicy.KEYFRAMES, None, counter=counter, screen=screen, wanted=wanted)}
+    with open_container(str(pattern_clip), 5, 5) as container:
+        straight = {round(d.media_time_s, 3): d.to_bgr()
+                    for d in iter_decoded(container, DecodePolicy.KEYFRAMES, None)}
+    assert asked == [float(s) for s in range(CLIP_SECONDS)]  # keyframes only, each asked once
+    assert sorted(kept) == [0.0, 2.0, 4.0]
+    assert (counter.frames, counter.skipped) == (3, 3)
+    assert len(deferred) == KEYFRAMES  # 3 pictures admitted, 3 deferred: each a sign of life
+    for t, image in kept.items():  # the keyframe after a skipped one decodes exactly as without skipping
+        assert np.array_equal(image, straight[t])
+
+
+def test_only_keyframes_the_sampler_would_take_are_asked_for(pattern_clip: Path) -> None:
+    asked: list[float] = []
+
+    def wanted(media_time_s: float) -> bool:
+        asked.append(round(media_time_s, 3))
+        return True
+
+    with open_container(str(pattern_clip), 5, 5) as container:
+        taken = [d.media_time_s for d in iter_decoded(container, DecodePolicy.KEYFRAMES, 0.5, wanted=wanted)]
+    assert asked == [0.0, 2.0, 4.0] and len(taken) == 3
+
+
+def test_other_policies_never_ask(pattern_clip: Path) -> None:
+    with open_container(str(pattern_clip), 5, 5) as container:
+        frames = list(iter_decoded(container, DecodePolicy.SAMPLED, 1.0, wanted=lambda t: False))
+    assert len(frames) == CLIP_SECONDS

@@ -8,6 +8,7 @@ import pytest
 
 from streams.frame import DecodePolicy
 from streams.health import CameraState
+from streams.mailbox import LatestFrameSlots
 from streams.source import READER_NICENESS, SourceSettings
 from tests.streams.conftest import CLIP_SECONDS
 from tests.streams.readers import running
@@ -119,3 +120,27 @@ def test_reader_thread_yields_the_cpu_to_inference(pattern_clip: Path) -> None:
         thread = reader._thread
         assert thread is not None and thread.native_id is not None
         assert os.getpriority(os.PRIO_PROCESS, thread.native_id) == min(own + READER_NICENESS, 19)
+
+
+def test_paced_looped_camera_with_a_slow_consumer_skips_decodes_and_stays_online(pattern_clip: Path) -> None:
+    # The detector takes a frame every 2.5 s, the camera offers one a second: the keyframes that would
+    # only replace the waiting frame are left undecoded. Each is a sign of life (timeouts shorter than
+    # the consumer's period would otherwise report a stall), and a paced file keeps to the clock while
+    # it skips (it must not race to the end of the file and then sleep).
+    settings = replay(pattern_clip, live=True, replay_origin=None, pace=True, loop=True,
+                      decode=DecodePolicy.KEYFRAMES, detect_fps=1.0, read_timeout_s=1.5, offline_after_s=2.0)
+    slots = LatestFrameSlots()
+    started = time.time()
+    with running(settings, consume_delay_s=2.5, slots=slots) as (reader, rec):
+        rec.wait_frames(4, timeout_s=30)
+        stats, dropped = reader.stats(), slots.dropped("file-1")
+        assert rec.states == [CameraState.CONNECTING, CameraState.ONLINE]
+    assert stats.frames_skipped >= 4 and dropped == 0
+    assert stats.frames_decoded == stats.frames_handed_on
+    timeline, passes, last = [], 0, -1.0
+    for frame in rec.frames:  # the timeline across loops: media time goes back at each new pass
+        passes += frame.media_time_s < last
+        last = frame.media_time_s
+        timeline.append(passes * CLIP_SECONDS + frame.media_time_s)
+    for frame, t in zip(rec.frames, timeline, strict=True):  # handed on when its time came, not later
+        assert frame.ts - started == pytest.approx(t, abs=0.6)
