@@ -9,6 +9,12 @@ Runs under Debian's `/usr/bin/python3`, which has GStreamer's introspection bind
 Prints `READY rtsp://127.0.0.1:PORT/MOUNT` (without credentials) on stdout once listening and
 exits cleanly on SIGTERM or SIGINT. `--port 0` picks a free port. An MPEG-TS file may change its
 picture size mid-stream, as a camera does when reconfigured; it plays once (tsdemux cannot loop).
+
+`--mounts N` serves the file N times from this one process, at MOUNT01 … MOUNTNN (`/cam01`…), each its
+own timeline, for benchmarks with many cameras (one process per camera would cost more than the
+cameras). `--stagger-s S` delays mount k's timeline by (k - 1) × S / N, so the keyframes of the
+mounts arrive spread over S seconds as real cameras' do, not all at once; the READY line then names
+every mount's URL, separated by spaces.
 """
 
 from __future__ import annotations
@@ -62,16 +68,20 @@ class LoopingMedia(GstRtspServer.RTSPMedia):
 
 
 class FileFactory(GstRtspServer.RTSPMediaFactory):
-    """Builds the serving pipeline for one file; the path is set as a property, never parsed."""
+    """Builds the serving pipeline for one file; the path is set as a property, never parsed.
+    `delay_ns` shifts the stream's running time: its packets leave that much later than the file's clock."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, delay_ns: int = 0) -> None:
         super().__init__()
         self._path = path
+        self._delay_ns = delay_ns
 
     def do_create_element(self, url: GstRtspServer.RTSPUrl) -> Gst.Element:
         element = Gst.parse_launch(PIPELINE.format(demuxer=DEMUXERS[self._path.suffix.lower()]))
         element.get_by_name("src").set_property("location", str(self._path))
-        element.get_by_name("pay0").get_static_pad("src").add_probe(Gst.PadProbeType.QUERY_UPSTREAM, unseekable)
+        pay_src = element.get_by_name("pay0").get_static_pad("src")
+        pay_src.add_probe(Gst.PadProbeType.QUERY_UPSTREAM, unseekable)
+        pay_src.set_offset(self._delay_ns)
         return element
 
 
@@ -98,9 +108,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--user", help="require RTSP basic auth with this user (needs --password)")
     parser.add_argument("--password", help="password for --user")
     parser.add_argument("--loop", action="store_true", help="start the file again at its end")
+    parser.add_argument("--mounts", type=int, default=1,
+                        help="serve the file this many times, at MOUNT01, MOUNT02, ... (default 1: at MOUNT)")
+    parser.add_argument("--stagger-s", type=float, default=0.0,
+                        help="spread the mounts' timelines over this many seconds (default 0: all alike)")
     args = parser.parse_args(argv)
     if (args.user is None) != (args.password is None):
         parser.error("--user and --password go together")
+    if args.mounts < 1 or args.stagger_s < 0:
+        parser.error("--mounts must be at least 1 and --stagger-s at least 0")
     if not args.file.is_file():
         parser.error(f"no such file: {args.file}")
     demuxer = DEMUXERS.get(args.file.suffix.lower())
@@ -113,7 +129,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def require_basic_auth(server: GstRtspServer.RTSPServer, factory: GstRtspServer.RTSPMediaFactory,
+def require_basic_auth(server: GstRtspServer.RTSPServer, factories: list[GstRtspServer.RTSPMediaFactory],
                        user: str, password: str) -> None:
     auth = GstRtspServer.RTSPAuth()
     token = GstRtspServer.RTSPToken()
@@ -123,24 +139,33 @@ def require_basic_auth(server: GstRtspServer.RTSPServer, factory: GstRtspServer.
     permissions = GstRtspServer.RTSPPermissions()
     permissions.add_permission_for_role(ROLE, GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, True)
     permissions.add_permission_for_role(ROLE, GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, True)
-    factory.set_permissions(permissions)
+    for factory in factories:
+        factory.set_permissions(permissions)
+
+
+def mount_paths(mount: str, mounts: int) -> list[str]:
+    """The paths served: `mount` itself for one, else `mount` numbered from 01."""
+    return [mount] if mounts == 1 else [f"{mount}{index:02d}" for index in range(1, mounts + 1)]
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
 
-    factory = FileFactory(args.file.resolve())
-    # Shared: every client sees the same timeline, as with a real camera.
-    factory.set_shared(True)
-    if args.loop:
-        factory.set_media_gtype(LoopingMedia)
-
     server = GstRtspServer.RTSPServer()
     server.set_address(args.host)
     server.set_service(str(args.port))
-    server.get_mount_points().add_factory(args.mount, factory)
+    paths = mount_paths(args.mount, args.mounts)
+    factories = []
+    for index, path in enumerate(paths):
+        factory = FileFactory(args.file.resolve(), round(index * args.stagger_s / len(paths) * Gst.SECOND))
+        # Shared: every client sees the same timeline, as with a real camera.
+        factory.set_shared(True)
+        if args.loop:
+            factory.set_media_gtype(LoopingMedia)
+        server.get_mount_points().add_factory(path, factory)
+        factories.append(factory)
     if args.user is not None:
-        require_basic_auth(server, factory, args.user, args.password)
+        require_basic_auth(server, factories, args.user, args.password)
     if server.attach(None) == 0:
         print(f"cannot listen on {args.host}:{args.port}", file=sys.stderr)
         return 1
@@ -148,7 +173,7 @@ def main(argv: list[str]) -> int:
     loop = GLib.MainLoop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, loop.quit)
-    print(f"READY rtsp://{args.host}:{server.get_bound_port()}{args.mount}", flush=True)
+    print("READY " + " ".join(f"rtsp://{args.host}:{server.get_bound_port()}{path}" for path in paths), flush=True)
     loop.run()
     return 0
 

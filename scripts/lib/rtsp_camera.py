@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+from urllib.parse import urlsplit
 
 from .private_services import free_port
 
@@ -32,14 +33,18 @@ def gi_rtsp_available() -> bool:
 
 class RtspServer:
     """Serves `clip` at rtsp://127.0.0.1:PORT/MOUNT; `kill()` and `start()` again keep the port.
+    With `mounts` > 1, one process serves it at MOUNT01 … MOUNTNN (`urls`), each on its own timeline,
+    delayed by up to `stagger_s` so that their keyframes do not all arrive at once.
 
     >>> with RtspServer(clip, user="admin", password="secret") as server:  # doctest: +SKIP
     ...     server.url   # 'rtsp://admin:secret@127.0.0.1:40123/cam'
+    >>> with RtspServer(clip, mounts=24, stagger_s=1.0) as server:  # doctest: +SKIP
+    ...     server.urls[-1]   # 'rtsp://127.0.0.1:40124/cam24'
     """
 
     def __init__(self, clip: Path, *, mount: str = "/cam", user: str | None = None,
                  password: str | None = None, loop: bool = True, port: int | None = None,
-                 ready_timeout_s: float = 15.0) -> None:
+                 ready_timeout_s: float = 15.0, mounts: int = 1, stagger_s: float = 0.0) -> None:
         self.clip = clip
         self.mount = mount
         self.user = user
@@ -47,16 +52,24 @@ class RtspServer:
         self.loop = loop
         self.port = port or free_port()
         self.ready_timeout_s = ready_timeout_s
+        self.mounts = mounts
+        self.stagger_s = stagger_s
+        self._paths = [mount]  # as the server's READY line names them
         self._proc: subprocess.Popen[str] | None = None
 
     @property
     def url(self) -> str:
-        """The stream's URL, with the credentials when the server requires them."""
+        """The (first) stream's URL, with the credentials when the server requires them."""
+        return self.urls[0]
+
+    @property
+    def urls(self) -> list[str]:
+        """Every mount's URL, with the credentials when the server requires them."""
         auth = f"{self.user}:{self.password}@" if self.user is not None else ""
-        return f"rtsp://{auth}127.0.0.1:{self.port}{self.mount}"
+        return [f"rtsp://{auth}127.0.0.1:{self.port}{path}" for path in self._paths]
 
     def url_with(self, user: str, password: str) -> str:
-        return f"rtsp://{user}:{password}@127.0.0.1:{self.port}{self.mount}"
+        return f"rtsp://{user}:{password}@127.0.0.1:{self.port}{self._paths[0]}"
 
     @property
     def pid(self) -> int:
@@ -69,7 +82,7 @@ class RtspServer:
         if self._proc is not None and self._proc.poll() is None:
             raise RuntimeError("RTSP server already running")
         cmd = [SYSTEM_PYTHON, str(SERVER_SCRIPT), "--port", str(self.port), "--mount", self.mount,
-               "--file", str(self.clip)]
+               "--file", str(self.clip), "--mounts", str(self.mounts), "--stagger-s", str(self.stagger_s)]
         if self.loop:
             cmd.append("--loop")
         if self.user is not None and self.password is not None:
@@ -80,8 +93,9 @@ class RtspServer:
             with tempfile.TemporaryFile("w+") as errors:
                 self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True)
                 assert self._proc.stdout is not None
-                line = self._proc.stdout.readline()  # READY, or "" if it exited
+                line = self._proc.stdout.readline()  # READY and the URLs, or "" if it exited
                 if line.startswith("READY "):
+                    self._paths = [urlsplit(url).path for url in line.split()[1:]]
                     return self
                 self._proc.wait(timeout=5)
                 errors.seek(0)
