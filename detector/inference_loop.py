@@ -1,9 +1,11 @@
 """The inference loop: batches of frames from all cameras -> backend -> per camera tracker, rules,
-evidence -> violations handed on. Also `detect_stream`, the same per-frame path without threads."""
+evidence -> violations handed on, the post work of one batch overlapping the next batch's inference.
+Also `detect_stream`, the same per-frame path without threads."""
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -16,6 +18,7 @@ import numpy as np
 
 from common.durations import DurationHistogram
 from common.role import ThreadRole
+from common.stage_cpu import Stage, stage_cpu
 from detector.backends.backend import Backend
 from detector.detections import Detections
 from detector.engine import RuleEngine
@@ -64,14 +67,16 @@ class CameraDetectorState:
                      frame.camera_id, *self.frame_size, *size)
             self.tracker.reset()
         self.frame_size = size
-        tracked = self.tracker.update(detections, frame.ts)
-        # The look check reads the detector's (smaller) picture: it takes boxes as fractions of the frame, so
-        # the full-size picture is converted only for a violation's evidence.
-        violations = self.engine.evaluate(frame.ts, tracked, size, frame.detect_image)
+        with stage_cpu(Stage.TRACKING_RULES):
+            tracked = self.tracker.update(detections, frame.ts)
+            # The look check reads the detector's (smaller) picture: it takes boxes as fractions of the frame,
+            # so the full-size picture is converted only for a violation's evidence.
+            violations = self.engine.evaluate(frame.ts, tracked, size, frame.detect_image)
         if evidence_dir is None or not violations:
             return violations
-        seen = with_track_ids(detections, tracked) if self.evidence_frames else detections
-        return [self._keep_evidence(frame, v, seen, evidence_dir, tz) for v in violations]
+        with stage_cpu(Stage.EVIDENCE):
+            seen = with_track_ids(detections, tracked) if self.evidence_frames else detections
+            return [self._keep_evidence(frame, v, seen, evidence_dir, tz) for v in violations]
 
     def _keep_evidence(self, frame: Frame, violation: Violation, detections: Detections, evidence_dir: Path,
                        tz: tzinfo) -> Violation:
@@ -128,7 +133,8 @@ class CameraStats:
 
 @dataclass
 class LoopStats:
-    """Counters of one inference loop, written only by its thread (the histograms may be read from any)."""
+    """Counters of one inference loop, each written by one of its two threads (the batch counters and the
+    histograms by the inferring one, `cameras` by the post one); read from any."""
 
     batches: int = 0
     inference_s: float = 0.0  # time inside backend.detect
@@ -159,16 +165,32 @@ def detect_stream(backend: Backend, frames: Iterable[Frame], state: CameraDetect
             yield from state.process(frame, detections, evidence_dir, tz)
 
 
+@dataclass(frozen=True, slots=True)
+class _Inferred:
+    """A batch inferred, handed from the inferring thread to the post one."""
+
+    frames: list[Frame]
+    detections: list[Detections]
+
+
 class InferenceLoop(ThreadRole):
     """One per device: takes up to `max_batch` frames from distinct cameras (waiting at most
     `max_wait_ms` for more once one is ready), runs the backend once, then each camera's tracker,
     rules and evidence, and calls `on_violation(violation, frame)`; then `on_batch(frames)`, when
     given, with the batch's frames (the live run's camera pictures take theirs there: no extra decoding).
 
+    Two threads: this role's takes and infers batches; a second one (`<thread_name>-post`) does the rest
+    of each batch, in batch order, while the next batch is inferred (the model's run lets go of the GIL,
+    the post work is Python). A batch is taken from the mailbox only once the post thread has started on
+    the one before, so at most one inferred batch waits and frames wait in the mailbox, where a newer
+    frame may still replace them. A camera's frames keep their order: each batch is taken after the one
+    before it and the post work is sequential. Detector states (`reconfigure`) are swapped and the
+    verifier's expired looks handed on by the post thread.
+
     One camera's failure (rules, the callback) is logged with its id and costs that frame only; a
     failed inference costs that batch only; a snapshot that cannot be written costs only the
     snapshot (the violation goes on with `snapshot` None, counted in `stats`). Stops when `stop` is set or the slots
-    are closed and drained.
+    are closed and drained; the batch already inferred is still handed on first.
 
     >>> loop = InferenceLoop(backend, slots, cameras, on_violation, stop)  # doctest: +SKIP
     >>> thread = loop.start()                                              # doctest: +SKIP
@@ -202,7 +224,7 @@ class InferenceLoop(ThreadRole):
     def reconfigure(self, changes: Mapping[str, CameraDetectorState | None]) -> None:
         """Queue detector states to put in place (None: the camera is gone) from another thread.
 
-        The loop's own thread applies everything queued at once, between two batches: no batch
+        The loop's post thread applies everything queued at once, between two batches: no batch
         sees half of a change (camera A's new zones with camera B's old ones), and a camera's state
         is never swapped while its frame is being tracked. Cameras not named keep their state.
         """
@@ -224,19 +246,54 @@ class InferenceLoop(ThreadRole):
         self.cameras = cameras
 
     def run(self) -> None:
-        while not self.stop.is_set():
-            frames = self.slots.take_batch(self.max_batch, self.max_wait_s, POLL_TIMEOUT_S)
-            # Here, not before the take: the first frames of a camera added meanwhile find its state.
-            self._apply_changes()
-            if frames:
-                self.process_batch(frames)
-            elif self.slots.closed:
-                return
-            if self.verifier is not None:
-                self._hand_on_verdicts(self.verifier.expire(self.clock()))
+        handoff: queue.Queue[_Inferred | None] = queue.Queue(maxsize=1)  # None: no more batches
+        post = threading.Thread(target=self._post_loop, args=(handoff,), name=f"{self.thread_name}-post", daemon=True)
+        post.start()
+        try:
+            while not self.stop.is_set():
+                frames = self.slots.take_batch(self.max_batch, self.max_wait_s, POLL_TIMEOUT_S)
+                inferred = self._infer(frames) if frames else None
+                if inferred is not None:
+                    handoff.put(inferred)
+                    # Until the post thread takes it (done with the batch before): only then is the next batch
+                    # taken from the mailbox, its frames as fresh as they can be.
+                    handoff.join()
+                elif not frames and self.slots.closed:
+                    return
+        finally:
+            handoff.put(None)
+            post.join()
+
+    def _post_loop(self, handoff: queue.Queue[_Inferred | None]) -> None:
+        """The post thread: each inferred batch in turn; between batches, and every POLL_TIMEOUT_S while none
+        comes, the queued detector states and the verifier's expired looks. Ends after the last batch."""
+        while True:
+            try:
+                inferred = handoff.get(timeout=POLL_TIMEOUT_S)
+                handoff.task_done()  # taken: the inferring thread may take the next batch
+                if inferred is None:
+                    return
+            except queue.Empty:
+                inferred = None
+            # Before the batch: the first frames of a camera added meanwhile find its state.
+            try:
+                self._apply_changes()
+                if inferred is not None:
+                    self._post(inferred)
+                if self.verifier is not None:
+                    self._hand_on_verdicts(self.verifier.expire(self.clock()))
+            except Exception:  # a bug must not stop the post thread: the inferring one would wait for it forever
+                log.exception("the post work of the inference loop failed")
 
     def process_batch(self, frames: list[Frame]) -> None:
-        """Infer one batch (the backend splits it to its own max_batch) and hand each frame on."""
+        """Infer one batch (the backend splits it to its own max_batch) and hand each frame on, on this
+        thread (tests, benchmarks)."""
+        inferred = self._infer(frames)
+        if inferred is not None:
+            self._post(inferred)
+
+    def _infer(self, frames: list[Frame]) -> _Inferred | None:
+        """The batch's detections, boxes in full-size pixels; None when the inference failed."""
         now = self.clock()
         for frame in frames:
             self.stats.frame_age.observe(now - frame.ts)
@@ -246,25 +303,30 @@ class InferenceLoop(ThreadRole):
         except Exception:
             self.stats.backend_errors += 1
             log.exception("inference failed on a batch of cameras %s", [f.camera_id for f in frames])
-            return
+            return None
         inference_s = time.perf_counter() - started
         self.stats.inference_s += inference_s
         self.stats.batch_inference.observe(inference_s)
         self.stats.batches += 1
-        for frame, frame_detections in zip(frames, detections, strict=True):
+        return _Inferred(frames, detections)
+
+    def _post(self, inferred: _Inferred) -> None:
+        """Each frame's tracker, rules, evidence and violations handed on; then the batch hook."""
+        for frame, frame_detections in zip(inferred.frames, inferred.detections, strict=True):
             self._process_frame(frame, frame_detections)
         if self.on_batch is not None:
             try:
-                self.on_batch(frames)
+                self.on_batch(inferred.frames)
             except Exception:
-                log.exception("the batch hook failed on cameras %s", [f.camera_id for f in frames])
+                log.exception("the batch hook failed on cameras %s", [f.camera_id for f in inferred.frames])
 
     def _verify(self, frame: Frame, detections: Detections, state: CameraDetectorState, stats: CameraStats) -> None:
         assert self.verifier is not None
         try:
             size = (frame.width, frame.height)
-            results = self.verifier.observe(frame.camera_id, frame.ts, detections,
-                                            state.engine.object_kinds(detections, size), size)
+            with stage_cpu(Stage.TRACKING_RULES):
+                results = self.verifier.observe(frame.camera_id, frame.ts, detections,
+                                                state.engine.object_kinds(detections, size), size)
         except Exception:
             stats.errors += 1
             log.exception("camera %s: frame %d failed in verification", frame.camera_id, frame.seq)
