@@ -5,13 +5,16 @@ The footage is `dyh_unbox_test.mp4` (1080p, 30 fps) looped to `--minutes` and en
 street camera sends it: H.264 with one keyframe a second (`--gop-s`). Both sides look at one frame
 a second of media:
 - AI Brain: the `aibrain replay` command with the camera's `decode: keyframes` and
-  `detect_fps: 1`, the fp32 YOLOv8n ONNX model, its tracker, rules and SQLite database;
+  `detect_fps: 1`, the fp32 YOLOv8n ONNX model, its tracker, rules and SQLite database; once with the
+  shared 640x640 model and once with the rectangular one (the same `.pt` exported with
+  `aibrain models export --dynamic`, into the git-ignored export cache: a 16:9 frame runs at 640x384);
 - Ultralytics: `YOLO(model).track(source=FILE, vid_stride=fps/detect_fps, stream=True)` with
   ByteTrack, once with the `.pt` checkpoint (PyTorch, its usual way) and once with the same ONNX.
 Each side runs as its own process, timed from launch to exit (imports and model loading included),
 alternating `--rounds` times so a noisy neighbour slows all alike; the best round of each counts.
 Prints the real-time factor of each (media seconds per wall second; target for AI Brain >= 10x on
-2 cores) and AI Brain's factor over each Ultralytics run.
+2 cores), the rectangular model's factor over the 640x640 one's, and each AI Brain run's factor over
+each Ultralytics run.
 Usage: .venv/bin/python scripts/bench_replay.py [--minutes M] [--rounds N] [--detect-fps F]
 """
 
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +34,7 @@ import av
 from bench_site import write_site
 
 from aibrain.assets import asset
+from aibrain.model_tools.export import OnnxExport, exported_once
 
 # Runs in a child process so that PyTorch's import, threads and memory stay out of the other runs.
 ULTRALYTICS_TRACK = """
@@ -43,6 +48,7 @@ print(f"frames={frames}")
 
 
 OURS = "aibrain replay (onnx)"
+OURS_RECT = "aibrain replay (onnx, rectangular)"
 ULTRALYTICS = ("ultralytics track (pt)", "ultralytics track (onnx)")
 
 
@@ -101,15 +107,18 @@ def main() -> None:
     args = parser.parse_args()
     clip = args.clip or asset("footage/videos/dyh_unbox_test.mp4")
     onnx_model, pt_model = asset("models/yolov8n_coco_dq.onnx"), asset("models/yolov8n_coco_dq.pt")
+    rect_model = exported_once(pt_model, OnnxExport(640, dynamic_batch=True))
 
     with tempfile.TemporaryDirectory(prefix="aibrain-bench-replay-") as scratch:
         footage = Path(scratch) / f"{clip.stem}-{args.minutes:g}min.mp4"
         media_s, fps = make_footage(clip, args.minutes, args.gop_s, footage)
-        site = write_site(Path(scratch) / "site", footage, onnx_model, decode="keyframes",
-                          detect_fps=args.detect_fps)
+        sites = {name: write_site(Path(scratch) / folder, footage, model, decode="keyframes",
+                                  detect_fps=args.detect_fps)
+                 for name, folder, model in ((OURS, "site", onnx_model), (OURS_RECT, "site-rect", rect_model))}
         stride = max(1, round(fps / args.detect_fps))
-        sides = {
-            OURS: lambda: aibrain_replay(footage, site),
+        sides: dict[str, Callable[[], Run]] = {
+            OURS: lambda: aibrain_replay(footage, sites[OURS]),
+            OURS_RECT: lambda: aibrain_replay(footage, sites[OURS_RECT]),
             ULTRALYTICS[0]: lambda: ultralytics_track(footage, pt_model, stride),
             ULTRALYTICS[1]: lambda: ultralytics_track(footage, onnx_model, stride),
         }
@@ -124,18 +133,24 @@ def main() -> None:
           f"{args.detect_fps:g} frame/s of media to the detector (Ultralytics vid_stride={stride})")
     best = {name: min(side_runs, key=lambda run: run.wall_s) for name, side_runs in runs.items()}
     for name, run in best.items():
-        print(f"{name:26s} {run.wall_s:6.1f} s wall, {run.frames:5d} frames, "
+        print(f"{name:34s} {run.wall_s:6.1f} s wall, {run.frames:5d} frames, "
               f"real-time factor {media_s / run.wall_s:6.1f}x")
-    ours = best[OURS].wall_s
-    factor = media_s / ours
-    print(f"aibrain real-time factor: {factor:.1f}x  (target >= 10x: {'met' if factor >= 10 else 'NOT met'})")
-    file_part = re.search(r"detected in ([\d.]+) s", best[OURS].output)
-    if file_part:  # what hours of footage tend to: start-up (imports, model, database) left out
-        print(f"aibrain real-time factor of the file's replay alone: {media_s / float(file_part[1]):.1f}x "
-              f"({ours - float(file_part[1]):.1f} s of start-up and exit)")
-    for name in ULTRALYTICS:
-        print(f"aibrain / {name}: {best[name].wall_s / ours:.2f}x faster")
+    for name, label in ((OURS, "aibrain"), (OURS_RECT, "aibrain rectangular")):
+        report(label, best[name], media_s)
+    print(f"aibrain rectangular / 640x640: {best[OURS].wall_s / best[OURS_RECT].wall_s:.2f}x faster")
+    for name, label in ((OURS, "aibrain"), (OURS_RECT, "aibrain rectangular")):
+        for other in ULTRALYTICS:
+            print(f"{label} / {other}: {best[other].wall_s / best[name].wall_s:.2f}x faster")
 
+
+def report(label: str, run: Run, media_s: float) -> None:
+    """One AI Brain run's real-time factor, whole and of the file's replay alone."""
+    factor = media_s / run.wall_s
+    print(f"{label} real-time factor: {factor:.1f}x  (target >= 10x: {'met' if factor >= 10 else 'NOT met'})")
+    file_part = re.search(r"detected in ([\d.]+) s", run.output)
+    if file_part:  # what hours of footage tend to: start-up (imports, model, database) left out
+        print(f"{label} real-time factor of the file's replay alone: {media_s / float(file_part[1]):.1f}x "
+              f"({run.wall_s - float(file_part[1]):.1f} s of start-up and exit)")
 
 if __name__ == "__main__":
     main()
