@@ -88,9 +88,17 @@ def camera_detector_state(site: Site, camera: CameraConfig, model: LoadedModel) 
                                evidence_frames=site.config.evidence_frames)
 
 
-def source_settings(site: Site, camera: CameraConfig, *, url: str | None = None,
-                    replay_origin: float | None = None) -> SourceSettings:
-    """Live camera settings, or replay settings (every frame kept, timeline from `replay_origin`)."""
+def detect_size(model: LoadedModel) -> tuple[int, int]:
+    """(width, height) of the box the readers shrink the detector's picture to fit: the model's input, which
+    it would be shrunk to anyway (an ONNX model's from its metadata; a backend that does not say, the card's)."""
+    height, width = getattr(model.backend, "input_size", (model.card.input_size, model.card.input_size))
+    return width, height
+
+
+def source_settings(site: Site, camera: CameraConfig, *, url: str | None = None, replay_origin: float | None = None,
+                    detect_size: tuple[int, int] | None = None) -> SourceSettings:
+    """Live camera settings, or replay settings (every frame kept, timeline from `replay_origin`); the
+    detector's picture shrunk to fit `detect_size` (`detect_size(model)`), or None: full size."""
     source = url or site.camera_source(camera)
     replay = replay_origin is not None
     is_file = "://" not in source
@@ -99,7 +107,8 @@ def source_settings(site: Site, camera: CameraConfig, *, url: str | None = None,
         detect_fps=camera.detect_fps,
         open_timeout_s=camera.open_timeout_s, read_timeout_s=camera.read_timeout_s,
         offline_after_s=camera.offline_after_s, backoff_max_s=camera.reconnect_max_s, live=not replay,
-        pace=is_file and not replay, loop=camera.loop and not replay, replay_origin=replay_origin)
+        pace=is_file and not replay, loop=camera.loop and not replay, replay_origin=replay_origin,
+        detect_size=detect_size)
 
 
 def closed_loop(site: Site) -> ClosedLoop:

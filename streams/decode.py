@@ -25,13 +25,44 @@ _RTSP_SCHEMES = ("rtsp://", "rtsps://")
 _GRID_EPS = 1e-6
 
 
+# swscale's filter for the detector's smaller picture. AREA averages what it leaves out (no aliasing on
+# fine detail) and costs about the full-size conversion; the choice was checked on the evaluation set (README).
+FIT_INTERPOLATION = "AREA"
+
+
+def fitted_size(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int] | None:
+    """(width, height) of a picture of `size` shrunk to fit `box`, its proportions kept; None if it fits.
+
+    >>> fitted_size((1920, 1080), (640, 640)), fitted_size((704, 576), (640, 640)), fitted_size((640, 360), (640, 640))
+    ((640, 360), (640, 524), None)
+    """
+    (width, height), (box_width, box_height) = size, box
+    scale = min(box_width / width, box_height / height)
+    if scale >= 1:
+        return None
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 @dataclass(frozen=True, slots=True)
 class DecodedFrame:
-    """A decoded picture that the policy hands on, still in decoder memory (no pixel copy yet)."""
+    """A decoded picture that the policy hands on, still in decoder memory (no pixel copy yet).
+
+    It satisfies `streams.frame.FullPicture`: a Frame may hold it and convert it only when the full size
+    is needed. Held frames keep their pixels while the decoder goes on, even after the container closes
+    (PyAV's frames hold reference-counted buffers of the decoder's pool; tests/streams/test_decode.py).
+    """
 
     media_time_s: float
     keyframe: bool
     frame: av.VideoFrame
+
+    @property
+    def width(self) -> int:
+        return self.frame.width
+
+    @property
+    def height(self) -> int:
+        return self.frame.height
 
     def to_bgr(self) -> np.ndarray:
         """Convert to an HxWx3 BGR uint8 array (the one copy/colour conversion per frame).
@@ -39,7 +70,18 @@ class DecodedFrame:
         Same size in and out, so no scaling filter is needed: POINT gives the same pixels as the
         default filter here at about a third of the CPU (scripts/bench_pipeline.py).
         """
-        return self.frame.to_ndarray(format="bgr24", interpolation="POINT")
+        with stage_cpu(Stage.CONVERSION):
+            return self.frame.to_ndarray(format="bgr24", interpolation="POINT")
+
+    def to_bgr_fitting(self, width: int, height: int) -> np.ndarray | None:
+        """The picture shrunk to fit a `width` x `height` box, proportions kept, as BGR: one swscale pass
+        straight from the decoder's YUV, no full-size array made. None when it fits already (`to_bgr`)."""
+        size = fitted_size((self.width, self.height), (width, height))
+        if size is None:
+            return None
+        with stage_cpu(Stage.CONVERSION):
+            return self.frame.reformat(width=size[0], height=size[1], format="bgr24",
+                                       interpolation=FIT_INTERPOLATION).to_ndarray()
 
 
 @dataclass(slots=True)

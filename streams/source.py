@@ -75,6 +75,9 @@ class SourceSettings:
     start_s: float | None = None  # files: first media time to hand on
     end_s: float | None = None  # files: media time at which the file counts as finished
     decode_device: DecodeDevice = DecodeDevice.CPU  # cuda: NVDEC decodes (streams.decoder_choice)
+    # (width, height) box the detector's picture is shrunk to fit (the model's input: it would shrink the
+    # picture anyway); the full size is then converted only when needed. None: the full-size picture only.
+    detect_size: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         where = f"camera {self.camera_id} ({self.safe_url})"
@@ -93,6 +96,8 @@ class SourceSettings:
         if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
             raise ValueError(f"{where}: end_s {self.end_s} must be after start_s {self.start_s}")
         Backoff(self.backoff_initial_s, maximum=self.backoff_max_s)  # validates the bounds
+        if self.detect_size is not None and not min(self.detect_size) > 0:
+            raise ValueError(f"{where}: detect_size must be positive, got {self.detect_size}")
         if self.decode_device is DecodeDevice.CUDA and (missing := nvdec_missing()) is not None:
             raise ValueError(f"{where}: decode_device cuda: {missing}")
 
@@ -325,10 +330,13 @@ class CameraReader(ThreadRole):
         timeline_s = self._loop_offset_s + decoded.media_time_s
         if s.pace:
             self._sleep_until(timeline_s)
-        image = decoded.to_bgr()
+        # The detector's picture, shrunk: the full size is converted only if something needs it (evidence).
+        small = decoded.to_bgr_fitting(*s.detect_size) if s.detect_size is not None else None
+        image = decoded.to_bgr() if small is None else None
         assert self._origin is not None
         ts = time.time() if s.live else self._origin + timeline_s
-        frame = Frame(s.camera_id, self._seq, ts, decoded.media_time_s, image, decoded.keyframe)
+        frame = Frame(s.camera_id, self._seq, ts, decoded.media_time_s, image, decoded.keyframe,
+                      picture=decoded if small is not None else None, detect_image=small)
         if s.live:
             self._slots.put_latest(frame)
         else:

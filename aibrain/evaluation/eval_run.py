@@ -106,7 +106,7 @@ def frame_size(file: Path) -> tuple[int, int]:
 
 
 def replay_each(site: Site, camera: CameraConfig, files: list[EvalFile], progress: bool,
-                evidence_dir: Path | None) -> ReplayOutcome:
+                evidence_dir: Path | None, full_size_detect: bool = False) -> ReplayOutcome:
     """Every file replayed on its own (its range, a fresh detector state) into one temporary database."""
     merged = ReplayOutcome(started_at=datetime.now(UTC))
     at = datetime.fromtimestamp(files[0].file.stat().st_mtime, UTC) if files else merged.started_at
@@ -119,7 +119,7 @@ def replay_each(site: Site, camera: CameraConfig, files: list[EvalFile], progres
             start_s, end_s = one.entry.range or (None, None)
             request = ReplayRequest(files=[one.file], camera_id=camera.id, origin=at, progress=progress,
                                     start_s=start_s, end_s=end_s)
-            outcome = replay_files(site, camera, [one.file], request, dispatcher, evidence_dir)
+            outcome = replay_files(site, camera, [one.file], request, dispatcher, evidence_dir, full_size_detect)
             merged.files += outcome.files
             merged.records += outcome.records
             if outcome.interrupted:
@@ -146,9 +146,12 @@ def confirmation(record: IncidentRecord, size: tuple[int, int]) -> Confirmation:
 
 
 def evaluate(site: Site, camera: CameraConfig, files: list[EvalFile], dwells: dict[tuple[str, str], float],
-             slack_s: float, progress: bool = True, evidence_dir: Path | None = None) -> Evaluation:
-    """Replay `files`, then match each one's incidents against its truth entry."""
-    outcome = replay_each(site, camera, files, progress, evidence_dir)
+             slack_s: float, progress: bool = True, evidence_dir: Path | None = None,
+             full_size_detect: bool = False) -> Evaluation:
+    """Replay `files`, then match each one's incidents against its truth entry. The detector sees what it
+    sees live (the picture shrunk to the model's input); `full_size_detect`: the full-size picture, to
+    compare with the path before issue 13."""
+    outcome = replay_each(site, camera, files, progress, evidence_dir, full_size_detect)
     expected: list[Expectation] = []
     matchings = []
     for one, replayed in zip(files, outcome.files, strict=False):  # interrupted: the files not reached are left

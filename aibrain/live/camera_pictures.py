@@ -48,6 +48,15 @@ def picture_jpeg(image: np.ndarray) -> bytes:
     return encoded.tobytes()
 
 
+@dataclass(frozen=True, slots=True)
+class _Picture:
+    """A frame's detector picture (already small: a card needs no more) and its time; never the Frame,
+    which would keep the decoder's full-size buffer alive and could be converted to full size here."""
+
+    ts: float
+    image: np.ndarray
+
+
 @dataclass
 class _Camera:
     state: str = "starting"
@@ -55,7 +64,7 @@ class _Camera:
     reason: str = ""
     frames: int = 0  # detected since start
     picture_due: float = 0.0  # monotonic: the next frame offered after this becomes the picture
-    waiting: Frame | None = None  # taken from a batch, not yet written
+    waiting: _Picture | None = None  # taken from a batch, not yet written
     picture_at: datetime | None = None
     last_incident_at: datetime | None = None
     counts: deque[tuple[float, int]] = field(default_factory=deque)  # (monotonic, frames) over FPS_WINDOW_S
@@ -71,9 +80,9 @@ class _Camera:
 
 class CameraPictures(ThreadRole):
     """Keeps `folder`'s camera files (live_files.py) up to date at little cost: the inference loop
-    hands each batch to `offer` (a counter and, every PICTURE_EVERY_S per camera, a reference to a
-    frame it already decoded, under a lock held for microseconds); this role's own thread, at a lower
-    priority, scales and encodes those frames and writes the files, so inference never waits on JPEG
+    hands each batch to `offer` (a counter and, every PICTURE_EVERY_S per camera, a reference to the
+    detector's picture of a frame, under a lock held for microseconds); this role's own thread, at a
+    lower priority, scales and encodes those pictures and writes the files, so inference never waits on JPEG
     encoding or the disk. Cameras' health and incidents come in through `on_health` and `on_violation`.
 
     >>> pictures = CameraPictures(Path("var/live"), ["cam-01"], stop)  # doctest: +SKIP
@@ -105,7 +114,7 @@ class CameraPictures(ThreadRole):
                 camera.frames += 1
                 if now >= camera.picture_due:
                     camera.picture_due = now + self._picture_every_s
-                    camera.waiting = frame
+                    camera.waiting = _Picture(frame.ts, frame.detect_image)
 
     def on_health(self, event: HealthEvent) -> None:
         with self._lock:
@@ -142,8 +151,8 @@ class CameraPictures(ThreadRole):
             waiting = {camera_id: camera.waiting for camera_id, camera in self._cameras.items() if camera.waiting}
             for camera_id in waiting:
                 self._cameras[camera_id].waiting = None
-        taken = {camera_id: at for camera_id, frame in waiting.items()
-                 if (at := self._write_picture(camera_id, frame)) is not None}
+        taken = {camera_id: at for camera_id, picture in waiting.items()
+                 if (at := self._write_picture(camera_id, picture)) is not None}
         now, updated_at = time.monotonic(), datetime.fromtimestamp(self._clock(), UTC)
         with self._lock:
             statuses = []
@@ -156,13 +165,13 @@ class CameraPictures(ThreadRole):
         self._write(cameras_file(self.folder, self.shard),
                     CamerasFile(cameras=statuses).model_dump_json(indent=1).encode())
 
-    def _write_picture(self, camera_id: str, frame: Frame) -> datetime | None:
+    def _write_picture(self, camera_id: str, picture: _Picture) -> datetime | None:
         try:
-            jpeg = picture_jpeg(frame.image)
+            jpeg = picture_jpeg(picture.image)
         except (cv2.error, ValueError) as exc:
             log.warning("camera %s: its picture could not be encoded (%s)", camera_id, describe(exc))
             return None
-        return datetime.fromtimestamp(frame.ts, UTC) if self._write(picture_file(self.folder, camera_id), jpeg) \
+        return datetime.fromtimestamp(picture.ts, UTC) if self._write(picture_file(self.folder, camera_id), jpeg) \
             else None
 
     def _write(self, path: Path, data: bytes) -> bool:

@@ -129,7 +129,9 @@ class LiveRun:
 
         slots = LatestFrameSlots(camera.id for camera in cameras)
         reader_stops = {camera.id: threading.Event() for camera in cameras}
-        readers = [CameraReader(assemble.source_settings(site, camera), slots, camera_health, reader_stops[camera.id])
+        detect_size = assemble.detect_size(model)
+        readers = [CameraReader(assemble.source_settings(site, camera, detect_size=detect_size), slots, camera_health,
+                                reader_stops[camera.id])
                    for camera in cameras]
         detector_states = {camera.id: assemble.camera_detector_state(site, camera, model) for camera in cameras}
         detector = site.config.detector
@@ -220,7 +222,7 @@ class LiveRun:
             rebuilt = assemble.camera_detector_state(site, camera, self.model)
             states[camera.id] = rebuilt if running is None else dataclasses.replace(
                 rebuilt, tracker=running.tracker, frame_size=running.frame_size)
-        sources = {camera.id: assemble.source_settings(site, camera)
+        sources = {camera.id: assemble.source_settings(site, camera, detect_size=assemble.detect_size(self.model))
                    for camera in (*plan.readers_restarted, *plan.added)}
 
         # Routing first: the first violation of an added camera finds its name and grid known.

@@ -104,21 +104,26 @@ class FileReplay:
     """Replays one file through a camera's detector state, which carries over to the next file.
 
     `start_s`/`end_s` cut each file by media time; REALTIME speed paces frames like a camera's;
-    snapshots go to `evidence_dir` (default: the site's).
+    snapshots go to `evidence_dir` (default: the site's). The detector sees the picture shrunk to the
+    model's input as in a live run; `full_size_detect` gives it the full-size picture instead (the path
+    before issue 13, kept for comparisons).
     """
 
     def __init__(self, site: Site, camera: CameraConfig, model: assemble.LoadedModel, state: CameraDetectorState,
                  on_violation: Callable[[Violation, Frame], None], *, speed: Speed = Speed.MAX,
-                 start_s: float | None = None, end_s: float | None = None, evidence_dir: Path | None = None):
+                 start_s: float | None = None, end_s: float | None = None, evidence_dir: Path | None = None,
+                 full_size_detect: bool = False):
         self.site, self.camera, self.model, self.state = site, camera, model, state
         self.on_violation = on_violation
         self.speed, self.start_s, self.end_s = speed, start_s, end_s
         self.evidence_dir = evidence_dir or site.path(site.config.evidence_dir)
+        self.detect_size = None if full_size_detect else assemble.detect_size(model)
 
     def run(self, file: Path, origin_ts: float, on_progress: Callable[[float], None]) -> FileRead:
         stop = threading.Event()
         slots = LatestFrameSlots([self.camera.id])
-        settings = replace(assemble.source_settings(self.site, self.camera, url=str(file), replay_origin=origin_ts),
+        settings = replace(assemble.source_settings(self.site, self.camera, url=str(file), replay_origin=origin_ts,
+                                                    detect_size=self.detect_size),
                            pace=self.speed is Speed.REALTIME, start_s=self.start_s, end_s=self.end_s)
         problems: list[str] = []
 
@@ -262,7 +267,8 @@ class ReplayProgress:
 
 
 def replay_files(site: Site, camera: CameraConfig, files: list[Path], request: ReplayRequest,
-                 dispatcher: Dispatcher, evidence_dir: Path | None) -> ReplayOutcome:
+                 dispatcher: Dispatcher, evidence_dir: Path | None, full_size_detect: bool = False) -> ReplayOutcome:
+    """Replay `files` one after another through one detector state (`FileReplay`), dispatching what it finds."""
     model = assemble.open_model(site)
     state = assemble.camera_detector_state(site, camera, model)
     outcome = ReplayOutcome(started_at=datetime.now(UTC))
@@ -279,7 +285,7 @@ def replay_files(site: Site, camera: CameraConfig, files: list[Path], request: R
         outcome.records.append(incident_record(violation, result, replayed.file, replayed.origin_ts))
 
     replay = FileReplay(site, camera, model, state, on_violation, speed=request.speed, start_s=request.start_s,
-                        end_s=request.end_s, evidence_dir=evidence_dir)
+                        end_s=request.end_s, evidence_dir=evidence_dir, full_size_detect=full_size_detect)
     spans = [replayed.span_s or 1.0 for replayed in outcome.files]  # unknown length: a nominal second
     with ReplayProgress(spans, request.progress) as progress:
         for replayed, span in zip(outcome.files, spans, strict=True):

@@ -4,6 +4,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from streams.frame import DecodePolicy
@@ -99,6 +100,7 @@ def test_missing_file_played_as_a_camera_goes_offline_and_retries_with_backoff(t
     ({"live": True}, "replay_origin"),
     ({"start_s": 3.0, "end_s": 2.0}, "end_s"),
     ({"backoff_initial_s": 0.1}, "backoff"),
+    ({"detect_size": (640, 0)}, "detect_size"),
 ])
 def test_settings_are_checked(pattern_clip: Path, overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -144,3 +146,22 @@ def test_paced_looped_camera_with_a_slow_consumer_skips_decodes_and_stays_online
         timeline.append(passes * CLIP_SECONDS + frame.media_time_s)
     for frame, t in zip(rec.frames, timeline, strict=True):  # handed on when its time came, not later
         assert frame.ts - started == pytest.approx(t, abs=0.6)
+
+
+def test_a_detect_size_hands_on_the_shrunk_picture_and_keeps_the_full_one_unconverted(pattern_clip: Path) -> None:
+    with running(replay(pattern_clip, detect_size=(160, 160), end_s=1.0)) as (_, rec):
+        rec.wait_state(CameraState.FINISHED, timeout_s=20)
+        rec.wait_frames(2, timeout_s=30)
+    with running(replay(pattern_clip, end_s=1.0)) as (_, plain):
+        plain.wait_frames(2, timeout_s=30)
+    for frame, full in zip(rec.frames, plain.frames, strict=True):
+        assert frame.detect_image.shape == (120, 160, 3) and (frame.width, frame.height) == (320, 240)
+        assert not frame.converted
+        assert np.array_equal(frame.image, full.image)  # converted on demand: the same full-size pixels
+
+
+def test_a_picture_within_the_detect_size_is_handed_on_as_it_is(pattern_clip: Path) -> None:
+    with running(replay(pattern_clip, detect_size=(640, 640), end_s=0.5)) as (_, rec):
+        rec.wait_frames(1, timeout_s=30)
+    frame = rec.frames[0]
+    assert frame.converted and frame.detect_image is frame.image and frame.image.shape == (240, 320, 3)
