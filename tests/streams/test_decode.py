@@ -7,6 +7,7 @@ import av
 import numpy as np
 import pytest
 
+from common.stage_cpu import STAGE_CPU, Stage
 from streams.decode import DecodeCounter, DecodedFrame, GridSampler, iter_decoded, open_container
 from streams.frame import DecodePolicy
 from streams.screen import DropCounts, PictureScreen
@@ -140,3 +141,13 @@ def test_other_policies_never_ask(pattern_clip: Path) -> None:
     with open_container(str(pattern_clip), 5, 5) as container:
         frames = list(iter_decoded(container, DecodePolicy.SAMPLED, 1.0, wanted=lambda t: False))
     assert len(frames) == CLIP_SECONDS
+
+
+def test_decoding_and_converting_count_towards_their_stages(pattern_clip: Path) -> None:
+    before = STAGE_CPU.totals()
+    with open_container(str(pattern_clip), 5, 5) as container:
+        for decoded in iter_decoded(container, DecodePolicy.ALL, None, thread_type="NONE"):
+            decoded.to_bgr_fitting(160, 160)
+            decoded.to_bgr()
+    after = STAGE_CPU.totals()
+    assert after[Stage.DECODE] > before[Stage.DECODE] and after[Stage.CONVERSION] > before[Stage.CONVERSION]
