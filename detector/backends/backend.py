@@ -19,6 +19,7 @@ class Backend(Protocol):
     """Images in, one Detections per image out (in the images' pixels, class ids of `class_names`)."""
 
     class_names: dict[int, str]
+    input_size: tuple[int, int]  # (height, width) the model takes: the readers shrink pictures to fit it
 
     @property
     def max_batch(self) -> int: ...

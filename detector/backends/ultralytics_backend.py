@@ -33,6 +33,7 @@ class UltralyticsBackend:
         self.weights = Path(weights)
         self._model = YOLO(str(self.weights))
         self.class_names: dict[int, str] = {int(k): str(v) for k, v in self._model.names.items()}
+        self.input_size = (options.imgsz, options.imgsz)  # Ultralytics letterboxes to this side
         self._predict_args: dict[str, Any] = {"conf": options.conf, "iou": options.iou, "max_det": options.max_det,
                                               "imgsz": options.imgsz, "device": options.device, "verbose": False}
 
