@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from aibrain.live.supervisor import RoleState, Supervisor
 from aibrain.live.verifier_role import VerificationCoordinator
 from common.durations import DurationHistogram
+from common.stage_cpu import STAGE_CPU
 from detector.inference_loop import InferenceLoop
 from routing.broker.feedback_consumer import FeedbackConsumer
 from routing.broker.relay import OutboxRelay
@@ -56,6 +57,9 @@ class LiveRunCollector(Collector):
         frames = CounterMetricFamily("aibrain_frames_detected", "frames through the detector", labels=["camera"])
         dropped = CounterMetricFamily("aibrain_frames_dropped", "frames replaced in the mailbox before detection",
                                       labels=["camera"])
+        skipped = CounterMetricFamily("aibrain_frames_skipped", "keyframes left undecoded while the camera's last "
+                                      "frame still waited for the detector (not dropped: nothing was spent on them)",
+                                      labels=["camera"])
         online = GaugeMetricFamily("aibrain_camera_online", "1 while the camera delivers frames", labels=["camera"])
         unusable = CounterMetricFamily("aibrain_frames_unusable", "decoded pictures kept from the detector",
                                        labels=["camera", "reason"])
@@ -70,8 +74,10 @@ class LiveRunCollector(Collector):
             frames.add_metric([camera], camera_stats.frames if camera_stats else 0)
             no_snapshot.add_metric([camera], camera_stats.evidence_failures if camera_stats else 0)
             dropped.add_metric([camera], run.slots.dropped(camera))
+            skipped.add_metric([camera], reader.stats().frames_skipped)
             online.add_metric([camera], 1.0 if reader.stats().state is CameraState.ONLINE else 0.0)
-        yield from (frames, dropped, online, unusable, no_snapshot)
+        yield from (frames, dropped, skipped, online, unusable, no_snapshot)
+        yield stage_cpu_family()
         alive = GaugeMetricFamily("aibrain_role_alive", "1 while the role's thread runs (or finished by itself)",
                                   labels=["role"])
         restarts = CounterMetricFamily("aibrain_role_restarts", "role threads started again after a crash",
@@ -119,6 +125,16 @@ class LiveRunCollector(Collector):
             if feedback.dead_letter_depth is not None:
                 yield _gauge("aibrain_dead_letter_messages", "messages in the dead-letter queue",
                              feedback.dead_letter_depth)
+
+
+def stage_cpu_family() -> CounterMetricFamily:
+    """The process's CPU seconds per pipeline stage (common/stage_cpu.py): divided by the frames detected, where a
+    frame's CPU goes; the process's CPU less their sum is what no stage sees (the model's own threads, the rest)."""
+    family = CounterMetricFamily("aibrain_stage_cpu_seconds", "thread CPU seconds spent in each pipeline stage, "
+                                 "summed over the process's threads", labels=["stage"])
+    for stage, seconds in STAGE_CPU.totals().items():
+        family.add_metric([stage.value], seconds)
+    return family
 
 
 def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
