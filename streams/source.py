@@ -46,7 +46,9 @@ class SourceSettings:
     """What one reader reads and how. The URL may carry credentials; it is left out of `repr`.
 
     `live`: frames go through `put_latest` (newest wins, drops counted) and `ts` is the wall clock
-    at decode: the mode for cameras. Not live (file replay): `put_wait` (nothing dropped) and
+    at decode: the mode for cameras. Under the KEYFRAMES policy a live reader does not even decode a
+    keyframe while the camera's last frame still waits in the mailbox (it would only replace it; the
+    detector is busy): counted as skipped, not dropped. Not live (file replay): `put_wait` (nothing dropped) and
     `ts = replay_origin + media time`, so rules see the file's own timeline at any replay speed.
     `pace` sleeps so media time advances at real time and `loop` starts a file again at its end
     (its timeline keeps increasing); together with `live` they make a file behave like a camera.
