@@ -132,8 +132,9 @@ def print_saturation(w: Window, limit: int) -> None:
           f"(goal >= 0.95: {'met' if w.of_ceiling >= 0.95 else 'NOT met'})")
     print(f"  per camera over {w.seconds:.0f} s: min {s.least:.0f}, max {s.most:.0f}, mean {s.mean:.1f} frames: "
           f"{s.below:+.0%} / {s.above:+.0%} of the mean (goal within ±{FAIR:.0%}: {'met' if s.fair else 'NOT met'}); "
-          f"skipped {w.skipped / w.seconds:.2f}/s, dropped {w.dropped / w.seconds:.2f}/s; other processes used "
-          f"{w.cores_used(w.others_cpu_s):.2f} cores")
+          f"skipped {w.skipped / w.seconds:.2f}/s, dropped {w.dropped / w.seconds:.2f}/s")
+    print(f"  other processes used {w.cores_used(w.others_cpu_s):.2f} cores (a quiet machine has ~0); of the cores "
+          f"they left, the run kept {w.of_cores_got:.3f} busy")
 
 
 def report(sides: dict[str, Side], saturation: Window | None, args: argparse.Namespace) -> None:

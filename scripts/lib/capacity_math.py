@@ -154,6 +154,13 @@ class Window:
         """Detected frames a second over the ceiling (the issue's goal at saturation: >= 0.95)."""
         return self.fps / self.ceiling_fps if self.ceiling_fps else 0.0
 
+    @property
+    def of_cores_got(self) -> float:
+        """The share of the cores other processes left it that the run kept busy: on a shared machine, where
+        `of_ceiling` counts their CPU as the run's loss, this says whether the run itself left cores idle."""
+        free = self.pipeline_cores - self.cores_used(self.others_cpu_s)
+        return self.cores_used(self.process_cpu_s) / free if free > 0 else 0.0
+
 
 def window(first: Reading, last: Reading, cameras: int, detect_fps: float, cores: int) -> Window:
     """The window between two readings of one run (counters growing; a camera absent at first counts from 0)."""

@@ -77,6 +77,8 @@ def test_the_ceiling_is_the_cores_left_by_the_cameras_over_the_cpu_per_frame(rec
     assert w.ceiling_fps == pytest.approx(w.pipeline_cores / (30.19 / 354))
     # Frames a second over the ceiling is the share of the cores left that the run kept busy.
     assert w.of_ceiling == pytest.approx((30.19 / SECONDS) / w.pipeline_cores)
+    # Against the cores other processes left it (59.92 - 30.19 - 2.22 CPU s of them), the run kept this share busy:
+    assert w.of_cores_got == pytest.approx(30.19 / (2 * SECONDS - 2.22 - 27.51))
     made_up = Window(20, 1.0, 10.0, {"a": 100}, 0, 0, {}, process_cpu_s=2.0, server_cpu_s=0.5, others_cpu_s=0.0,
                      cores=2)
     assert made_up.cpu_per_frame_s == 0.02 and made_up.ceiling_fps == pytest.approx(1.95 / 0.02)
