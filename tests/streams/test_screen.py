@@ -107,6 +107,20 @@ def test_no_usable_picture_within_the_timeout_ends_the_connection() -> None:
     PictureScreen(DropCounts()).packet_arrived()  # no timeout (a replayed file): never raises
 
 
+def test_a_deferred_picture_is_a_sign_of_life() -> None:
+    # A keyframe left undecoded because the detector still had the camera's last picture is no stall.
+    seen: list[float] = []
+    screen = PictureScreen(DropCounts(), picture_timeout_s=0.2, on_picture=lambda: seen.append(time.monotonic()))
+    time.sleep(0.15)
+    screen.picture_deferred()
+    time.sleep(0.1)
+    screen.packet_arrived()  # 0.25 s since the connection opened, 0.1 s since the deferred picture
+    assert len(seen) == 1
+    time.sleep(0.25)
+    with pytest.raises(NoPicture):
+        screen.packet_arrived()
+
+
 @pytest.mark.parametrize("fmt", ["yuv420p", "nv12", "rgb24"])
 def test_blank_pictures_have_no_spread_whatever_the_pixel_format(fmt: str) -> None:
     rng = np.random.default_rng(0)
