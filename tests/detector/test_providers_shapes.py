@@ -3,8 +3,12 @@ the shapes come from the model's input (`ModelInput.shape_range`), the strings f
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from detector.backends.backend_options import BackendOptions
 from detector.backends.onnx_backend import ModelInput
+from detector.backends.preprocess import letterbox
 from detector.backends.providers import CPU, CUDA, TENSORRT, ShapeRange, execution_providers
 
 GPU_BUILD = [TENSORRT, CUDA, CPU]
@@ -39,3 +43,11 @@ def test_the_16_9_and_4_3_tensors_of_a_dynamic_model() -> None:
     assert model.tensor_size((576, 704)) == (544, 640)  # D1 sub-stream, as stored (not its display aspect)
     assert model.tensor_size((1920, 1080)) == (640, 384)  # a camera turned on its side
     assert ModelInput("images", {}, 32, (640, 640), 1, dynamic_shape=False).tensor_size((1080, 1920)) == (640, 640)
+
+
+@pytest.mark.parametrize("picture", [(1080, 1920), (360, 640), (576, 704), (480, 640), (1920, 1080), (301, 997),
+                                     (640, 640), (100, 2000), (33, 31)])
+def test_the_tensor_size_is_the_one_letterbox_makes(picture: tuple[int, int]) -> None:
+    model = ModelInput("images", {0: "car"}, 32, (640, 640), None, dynamic_shape=True)
+    tensor, _ = letterbox([np.zeros((*picture, 3), np.uint8)], model.size, model.stride)
+    assert tensor.shape[2:] == model.tensor_size(picture)
