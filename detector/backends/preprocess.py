@@ -53,16 +53,20 @@ def letterbox(images: Sequence[np.ndarray], new_shape: tuple[int, int],
         out_h, out_w = new_shape
     else:
         out_h, out_w = (np.ceil(resized_hw.max(axis=0) / stride) * stride).astype(int)
-    batch = np.full((len(images), out_h, out_w, 3), PAD_VALUE, dtype=np.uint8)
+    unit = np.float32(1 / 255)
+    grey = np.float32(PAD_VALUE) * unit
+    # Each pixel written once, straight into the tensor: the picture one channel at a time (BGR -> RGB,
+    # 0..1), then the grey bands around it; no uint8 canvas, no strided whole-batch transpose (issue 13).
+    tensor = np.empty((len(images), 3, out_h, out_w), dtype=np.float32)
     boxes = []
     for i, image in enumerate(images):
         h, w = (int(v) for v in resized_hw[i])
         if (h, w) != image.shape[:2]:
             image = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
         top, left = (out_h - h) // 2, (out_w - w) // 2
-        batch[i, top:top + h, left:left + w] = image
+        for channel in range(3):
+            np.multiply(image[:, :, 2 - channel], unit, out=tensor[i, channel, top:top + h, left:left + w])
+        tensor[i, :, :top], tensor[i, :, top + h:] = grey, grey
+        tensor[i, :, top:top + h, :left], tensor[i, :, top:top + h, left + w:] = grey, grey
         boxes.append(Letterbox(float(scales[i]), left, top, int(sizes[i, 1]), int(sizes[i, 0])))
-    # One pass: BGR -> RGB, NHWC -> NCHW, uint8 -> float32 0..1.
-    tensor = np.ascontiguousarray(batch[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32)
-    tensor *= np.float32(1 / 255)
     return tensor, boxes
