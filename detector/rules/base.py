@@ -21,7 +21,9 @@ class FrameView:
 
     object_kinds: (N,) str, "" where the class maps to no kind (or the detection was filtered out);
     in_zone: (Z, N) bool, row z for zones[z]; frame_size: (width, height) of the picture the boxes are in;
-    image: that picture (BGR, read only), for rules that compare how objects look; None where no pixels are kept.
+    image: the frame's picture (BGR, read only), for rules that compare how objects look, at any size (the
+    detector's smaller one in a live run): read it with boxes as fractions (`normalised_boxes`), never in
+    pixels; None where no pixels are kept.
     """
 
     ts: float
