@@ -173,7 +173,7 @@ def report(sides: dict[str, Side], saturation: Window | None, args: argparse.Nam
 def bench(args: argparse.Namespace, folder: Path) -> int:
     cores = len(os.sched_getaffinity(0))
     clip = folder / "camera-1080p-gop1s.mp4"
-    media_s, fps = make_footage(args.clip, 0, 1.0, clip)
+    media_s, fps = make_footage(args.clip, 0, 1.0, clip, whole_gops=True)
     timing = StepTiming(args.warmup_s, args.window_s, args.detect_fps)
     stride = max(1, round(fps / args.detect_fps))
     print(f"capacity: {args.clip.name} ({media_s:.0f} s, {fps:g} fps, 1 keyframe/s) looped by one RTSP server per "
