@@ -30,8 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 from bench_site import write_site
+from lib.footage import make_footage
 
 from aibrain.assets import asset
 from aibrain.model_tools.export import OnnxExport, exported_once
@@ -57,22 +57,6 @@ class Run:
     wall_s: float  # launch to exit
     frames: int  # run through the detector
     output: str
-
-
-def make_footage(clip: Path, minutes: float, gop_s: float, out: Path) -> tuple[float, float]:
-    """`clip` looped to `minutes`, re-encoded with a keyframe every `gop_s`; (media seconds, fps)."""
-    with av.open(str(clip)) as container:
-        stream = container.streams.video[0]
-        fps = float(stream.average_rate or 30)
-        loops = max(1, round(minutes * 60 / float(stream.frames / fps)))
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", str(loops - 1), "-i", str(clip), "-an",
-                    "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
-                    "-g", str(round(gop_s * fps)), "-keyint_min", str(round(gop_s * fps)), "-sc_threshold", "0",
-                    str(out)], check=True)
-    with av.open(str(out)) as container:
-        stream = container.streams.video[0]
-        assert stream.duration is not None and stream.time_base is not None
-        return float(stream.duration * stream.time_base), fps
 
 
 def timed(command: list[str], frames_pattern: str) -> Run:
