@@ -348,11 +348,12 @@ def check_files(raw: dict[str, Any], ctx: CheckContext) -> list[ConfigProblem]:
     """Camera files and a model path must be readable (RTSP URLs are checked when connecting)."""
     problems = []
     for path, camera in entries(raw, "cameras"):
-        url = camera.get("url")
-        if isinstance(url, str) and "://" not in url and not readable(resolve(ctx.base_dir, url)):
-            hint = "; a stream URL starts with rtsp://" if _LOOKS_LIKE_URL.match(url) else ""
-            problems.append(ctx.problem(f"{path}.url",
-                                        f"video file {resolve(ctx.base_dir, url)} is not readable{hint}"))
+        for key in ("url", "detect_url"):
+            url = camera.get(key)
+            if isinstance(url, str) and "://" not in url and not readable(resolve(ctx.base_dir, url)):
+                hint = "; a stream URL starts with rtsp://" if _LOOKS_LIKE_URL.match(url) else ""
+                problems.append(ctx.problem(f"{path}.{key}",
+                                            f"video file {resolve(ctx.base_dir, url)} is not readable{hint}"))
     model = raw.get("model")
     if isinstance(model, str) and model.endswith((".onnx", ".pt", ".yaml")) and not readable(
             resolve(ctx.base_dir, model)):

@@ -33,6 +33,7 @@ from configs.taxonomy import Code, KindOverride, ObjectFilterSpec, ObjectKind, R
 from detector.backends.providers import SITE_NAMES, ProviderUnavailable, available_providers, chosen_providers
 from routing.broker.connection import connection_parameters
 from routing.incidents.verification import VerificationPolicy
+from streams.decode import is_rtsp
 from streams.decoder_choice import DecodeDevice, nvdec_missing
 from streams.frame import DecodePolicy
 
@@ -105,6 +106,10 @@ class CameraConfig(Strict):
     id: Identifier
     name: DisplayName
     url: SecretStr = Field(description="rtsp://user:pass@host/stream, or a video file path")
+    detect_url: SecretStr | None = Field(None, description="the camera's smaller stream for the detector, e.g. "
+                                         "rtsp://user:pass@host/Streaming/Channels/102: decoded instead of `url`, "
+                                         "whose pictures the evidence still shows; the same kind as `url` (both "
+                                         "RTSP, or both video files)")
     detect_fps: float = Field(1.0, gt=0, le=60)
     decode: DecodePolicy = DecodePolicy.KEYFRAMES
     decode_device: DecodeDevice = Field(DecodeDevice.CPU, description="cpu: ffmpeg decodes; cuda: the GPU's NVDEC "
@@ -125,6 +130,20 @@ class CameraConfig(Strict):
         if device is DecodeDevice.CUDA and (missing := nvdec_missing()) is not None:
             raise ValueError(f"cuda: {missing}; or decode_device: cpu")
         return device
+
+    @field_validator("detect_url")
+    @classmethod
+    def detect_url_like_url(cls, detect_url: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        url = info.data.get("url")  # absent when the url itself is invalid
+        if detect_url is None or url is None:
+            return detect_url
+        stream, detect_stream = "://" in url.get_secret_value(), "://" in detect_url.get_secret_value()
+        if detect_stream and not is_rtsp(detect_url.get_secret_value()):
+            raise ValueError("a sub-stream is read over RTSP: rtsp://user:pass@host/...")
+        if stream != detect_stream:
+            raise ValueError("must be of the same kind as url: an RTSP stream for a camera, a video file for a file "
+                             f"(url is {'a stream' if stream else 'a file'})")
+        return detect_url
 
     @field_validator("loop")
     @classmethod
