@@ -59,6 +59,12 @@ class LoopingMedia(GstRtspServer.RTSPMedia):
             return True
         return GstRtspServer.RTSPMedia.do_handle_message(self, message)
 
+    def do_query_stop(self, stop: int) -> tuple[bool, int]:  # stop: the out-parameter, as PyGObject passes it
+        """No end, as a camera's stream has none: the SDP's range is open (`npt=0-`). With the file's length
+        there, a client may take the stream for a clip of that many frames (OpenCV reports them as its frame
+        count, and Ultralytics' stream loader stops reading after them)."""
+        return True, -1
+
     def _seek(self, flags: Gst.SeekFlags) -> None:
         # Straight to the demuxer: a seek sent to the pipeline goes to the RTP sinks, and rtpbin
         # does not carry it upstream.

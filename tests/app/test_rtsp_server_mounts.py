@@ -56,3 +56,13 @@ def test_one_process_serves_each_mount_on_a_timeline_of_its_own(tmp_path: Path, 
     for k, mount_phase in enumerate(phases):
         behind = (mount_phase - phases[0]) % 1.0
         assert min(abs(behind - k / MOUNTS), 1 - abs(behind - k / MOUNTS)) < 0.12, arrivals
+
+
+def test_a_looping_stream_names_no_end_as_a_camera_does(tmp_path: Path, shared_bike_still: Path) -> None:
+    """With the file's length in the SDP's range, OpenCV counts the stream's frames and Ultralytics' stream loader
+    (the bench's other side) stops reading after them."""
+    clip = make_still_clip(shared_bike_still, tmp_path / "bike.mp4", seconds=4, fps=10, gop=10, width=320)
+    with RtspServer(clip, mounts=2) as server:
+        for url in (*server.urls, server.urls[0]):  # the second client of a mount gets the media's range too
+            with av.open(url, options={"rtsp_transport": "tcp"}, timeout=15) as container:
+                assert container.duration is None, url
