@@ -247,7 +247,8 @@ class InferenceLoop(ThreadRole):
 
     def run(self) -> None:
         handoff: queue.Queue[_Inferred | None] = queue.Queue(maxsize=1)  # None: no more batches
-        post = threading.Thread(target=self._post_loop, args=(handoff,), name=f"{self.thread_name}-post", daemon=True)
+        post = threading.Thread(target=self._post_loop, args=(handoff, threading.current_thread()),
+                                name=f"{self.thread_name}-post", daemon=True)
         post.start()
         try:
             while not self.stop.is_set():
@@ -264,9 +265,10 @@ class InferenceLoop(ThreadRole):
             handoff.put(None)
             post.join()
 
-    def _post_loop(self, handoff: queue.Queue[_Inferred | None]) -> None:
+    def _post_loop(self, handoff: queue.Queue[_Inferred | None], inferring: threading.Thread) -> None:
         """The post thread: each inferred batch in turn; between batches, and every POLL_TIMEOUT_S while none
-        comes, the queued detector states and the verifier's expired looks. Ends after the last batch."""
+        comes, the queued detector states and the verifier's expired looks. Ends after the last batch, or
+        once the inferring thread is gone without saying so (killed: the role's restart starts a new pair)."""
         while True:
             try:
                 inferred = handoff.get(timeout=POLL_TIMEOUT_S)
@@ -274,6 +276,8 @@ class InferenceLoop(ThreadRole):
                 if inferred is None:
                     return
             except queue.Empty:
+                if not inferring.is_alive():
+                    return
                 inferred = None
             # Before the batch: the first frames of a camera added meanwhile find its state.
             try:

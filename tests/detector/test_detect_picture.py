@@ -98,6 +98,7 @@ class ShapeRecordingBackend:
     """One bicycle per picture at a fixed place in the picture's own pixels; records the shapes it was given."""
 
     class_names = CARD_CLASSES
+    input_size = (640, 640)
     max_batch = 4
 
     def __init__(self) -> None:

@@ -59,6 +59,7 @@ class FakeBackend:
     """One fixed bicycle per image; fails on images marked with a white top-left pixel."""
 
     class_names = CARD_CLASSES
+    input_size = (640, 640)
     max_batch = 2
 
     def __init__(self) -> None:

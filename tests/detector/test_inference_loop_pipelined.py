@@ -16,6 +16,7 @@ from detector.detections import Detections
 from detector.inference_loop import InferenceLoop
 from detector.presence import PresenceCheck, PresenceResult, Verdict, Verifier
 from detector.violation import Violation
+from scripts.lib.chaos_run import RoleKilled, raise_in_thread
 from streams.frame import Frame
 from streams.mailbox import LatestFrameSlots
 from tests.detector.test_inference_loop import CARD_CLASSES, T0, FakeBackend, camera_state
@@ -52,7 +53,11 @@ def started_loop(backend: FakeBackend, cameras: Sequence[str], max_batch: int = 
 
 
 def ended(loop: InferenceLoop, thread: threading.Thread) -> bool:
+    """The loop's thread ended, and its post thread with it (at once, or within a poll when killed)."""
     thread.join(WAIT_S)
+    deadline = time.monotonic() + WAIT_S
+    while any(t.name == "inference-post" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
     return not thread.is_alive() and not any(t.name == "inference-post" for t in threading.enumerate())
 
 
@@ -189,3 +194,19 @@ def test_a_stopped_loop_hands_on_the_batch_it_inferred_and_ends() -> None:
     assert ended(loop, thread), "stopped without the slots closed"
     assert handed == [("a", 0), ("b", 0)], "the inferred batch is handed on; c's frame was never taken"
     assert slots.waiting("c") and loop.stats.batches == 2
+
+
+def test_a_killed_loop_leaves_no_post_thread_behind_and_runs_again_when_restarted() -> None:
+    """The liveness supervisor restarts a crashed role (the chaos launcher's kill): its post thread ends
+    with it, and the restarted loop gets a post thread of its own."""
+    loop, slots, stop, thread = started_loop(FakeBackend(), ["a"])
+    slots.put_latest(frame("a", 0))
+    deadline = time.monotonic() + WAIT_S
+    while loop.stats.frames < 1 and time.monotonic() < deadline:  # running: both threads in their loops
+        time.sleep(0.01)
+    assert raise_in_thread(thread)
+    assert ended(loop, thread) and isinstance(loop.failure, RoleKilled)
+    slots.put_latest(frame("a", 1))
+    thread = loop.start()
+    slots.close()
+    assert ended(loop, thread) and loop.failure is None and loop.stats.frames == 2
