@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import av
 import av.container
+import numpy as np
 
 from common.backoff import Backoff
 from common.redact import describe, redact_url
@@ -27,9 +28,10 @@ from streams.decode import (
     open_container,
 )
 from streams.decoder_choice import DecodeDevice, nvdec_missing
-from streams.frame import DecodePolicy, Frame
+from streams.frame import DecodePolicy, Frame, FullPicture
 from streams.health import CameraState, HealthEvent, HealthReporter
 from streams.mailbox import LatestFrameSlots
+from streams.main_picture import MainStream, SubStreamPicture
 from streams.screen import DropCounts, NoPicture, PictureScreen, ResolutionChanged
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,8 @@ class SourceSettings:
     A live source is reported OFFLINE once it gave no usable picture for `offline_after_s`, and at
     once when its connection fails; STALLED when connected without a usable picture for
     `read_timeout_s` (see `CameraReader`).
+    `detect_url`, a smaller stream of the same camera (both RTSP, or both files), is what the reader decodes
+    then: frames keep the main stream's (`url`) size, probed when connecting (`streams.main_picture`).
 
     >>> s = SourceSettings("cam-01", "rtsp://admin:secret@10.0.0.7/live", DecodePolicy.KEYFRAMES)
     >>> s.safe_url, "secret" in repr(s)
@@ -80,6 +84,7 @@ class SourceSettings:
     # (width, height) box the detector's picture is shrunk to fit (the model's input: it would shrink the
     # picture anyway); the full size is then converted only when needed. None: the full-size picture only.
     detect_size: tuple[int, int] | None = None
+    detect_url: str | None = field(default=None, repr=False)  # the sub-stream decoded instead of `url`
 
     def __post_init__(self) -> None:
         where = f"camera {self.camera_id} ({self.safe_url})"
@@ -102,6 +107,9 @@ class SourceSettings:
             raise ValueError(f"{where}: detect_size must be positive, got {self.detect_size}")
         if self.decode_device is DecodeDevice.CUDA and (missing := nvdec_missing()) is not None:
             raise ValueError(f"{where}: decode_device cuda: {missing}")
+        if self.detect_url is not None and is_rtsp(self.detect_url) != self.is_rtsp:
+            raise ValueError(f"{where}: detect_url {redact_url(self.detect_url)} must be of the same kind as url "
+                             "(both RTSP, or both files)")
 
     @property
     def is_rtsp(self) -> bool:
@@ -111,6 +119,11 @@ class SourceSettings:
     def safe_url(self) -> str:
         """The URL with credentials removed: the only form that may reach a log or a message."""
         return redact_url(self.url)
+
+    @property
+    def decoded_url(self) -> str:
+        """What the reader decodes: the sub-stream when there is one, else `url`."""
+        return self.detect_url or self.url
 
 
 @dataclass(slots=True)
@@ -143,8 +156,11 @@ class CameraReader(ThreadRole):
     opening fails, a live stream drops or errors, or changes its resolution (the reader then
     reconnects), STALLED when connected but no usable picture came within `read_timeout_s`
     (silence or only damaged frames; the reader reconnects), FINISHED when a non-looping file
-    ends (the reader then returns). A watchdog thread reports OFFLINE once a live source gave
-    no usable picture for `offline_after_s`, even while the reader waits on a connect.
+    ends (the reader then returns). With a sub-stream (`detect_url`) the main stream's size is probed before
+    each connection while unknown or found changed by an evidence grab (`main_stream`; a probe that fails is
+    OFFLINE, retried as a failed connection), and a size found changed ends the connection. A watchdog
+    thread reports OFFLINE once a live source gave no usable picture for `offline_after_s`, even while
+    the reader waits on a connect.
     Each change is reported once; reconnects wait a capped backoff, reset by the first picture.
 
     >>> stop = threading.Event()
@@ -160,6 +176,9 @@ class CameraReader(ThreadRole):
         self._health = HealthReporter(settings.camera_id, on_health, settings.offline_after_s)
         self._stop = stop
         self._stats = ReaderStats(settings.camera_id)
+        # Its evidence grabs and its size, when the detector watches the sub-stream (detector.main_evidence).
+        self.main_stream = (MainStream(settings.url, settings.open_timeout_s, settings.read_timeout_s)
+                            if settings.detect_url is not None else None)
         self._decoded = DecodeCounter()
         self._backoff = Backoff(settings.backoff_initial_s, maximum=settings.backoff_max_s)
         self._seq = 0
@@ -225,10 +244,18 @@ class CameraReader(ThreadRole):
         """
         s = self.settings
         self._stats.open_attempts += 1
+        main = self.main_stream
+        if main is not None and (main.size is None or main.stale):
+            try:
+                main.probe()
+            except (av.FFmpegError, OSError, ValueError) as exc:
+                self._health.report(CameraState.OFFLINE, f"cannot read the size of the main stream {s.safe_url}: "
+                                                         f"{describe(exc)}")
+                return False
         try:
-            container = open_container(s.url, s.open_timeout_s, s.read_timeout_s)
+            container = open_container(s.decoded_url, s.open_timeout_s, s.read_timeout_s)
         except (av.FFmpegError, OSError) as exc:
-            self._health.report(CameraState.OFFLINE, f"cannot open {s.safe_url}: {describe(exc)}")
+            self._health.report(CameraState.OFFLINE, f"cannot open {redact_url(s.decoded_url)}: {describe(exc)}")
             return False
         silence = _Silence(s.read_timeout_s)
         self._decoded.packets_end_s = None
@@ -243,6 +270,10 @@ class CameraReader(ThreadRole):
                     self._hand_on(decoded)
                     if self._stop.is_set():
                         return False
+                    if main is not None and main.stale:
+                        self._health.report(CameraState.OFFLINE, "the main stream's picture size changed; "
+                                                                 "reconnecting")
+                        return False
                     silence.waiting()  # on the stream again, not on a slow consumer
                 if s.is_rtsp:
                     self._health.report(CameraState.OFFLINE, "stream ended")
@@ -250,7 +281,7 @@ class CameraReader(ThreadRole):
                 self._end_of_file(container, self._decoded.refused_packets - refused_before)
                 return True
         except NoVideoStream as exc:
-            self._health.report(CameraState.OFFLINE, f"cannot open {s.safe_url}: {exc}")
+            self._health.report(CameraState.OFFLINE, f"cannot open {redact_url(s.decoded_url)}: {exc}")
         except NoPicture as exc:
             self._health.report(CameraState.STALLED if silence.heard_any else CameraState.OFFLINE, str(exc))
         except ResolutionChanged as exc:
@@ -332,13 +363,11 @@ class CameraReader(ThreadRole):
         timeline_s = self._loop_offset_s + decoded.media_time_s
         if s.pace:
             self._sleep_until(timeline_s)
-        # The detector's picture, shrunk: the full size is converted only if something needs it (evidence).
-        small = decoded.to_bgr_fitting(*s.detect_size) if s.detect_size is not None else None
-        image = decoded.to_bgr() if small is None else None
+        image, picture, small = self._pictures(decoded)
         assert self._origin is not None
         ts = time.time() if s.live else self._origin + timeline_s
         frame = Frame(s.camera_id, self._seq, ts, decoded.media_time_s, image, decoded.keyframe,
-                      picture=decoded if small is not None else None, detect_image=small)
+                      picture=picture, detect_image=small)
         if s.live:
             self._slots.put_latest(frame)
         else:
@@ -350,6 +379,17 @@ class CameraReader(ThreadRole):
         self._stats.last_frame_ts = ts
         if not s.is_rtsp:  # a camera's media time starts afresh with each connection
             self._resume_after_s = decoded.media_time_s
+
+    def _pictures(self, decoded: DecodedFrame) -> tuple[np.ndarray | None, FullPicture | None, np.ndarray | None]:
+        """The Frame's (image, picture, detect_image): the detector's picture shrunk, the full size converted
+        only if something needs it (evidence); a sub-stream's stands in for the main stream's at its size."""
+        s = self.settings
+        if self.main_stream is not None:
+            assert self.main_stream.size is not None  # probed before connecting
+            sub = SubStreamPicture(decoded, self.main_stream.size)
+            return None, sub, sub.detect_image(s.detect_size)
+        small = decoded.to_bgr_fitting(*s.detect_size) if s.detect_size is not None else None
+        return (decoded.to_bgr(), None, None) if small is None else (None, decoded, small)
 
     def _sleep_until(self, timeline_s: float) -> None:
         now = time.monotonic()
