@@ -10,6 +10,7 @@ detections.py — Detections, the typed value between backend, tracker and rules
 engine.py — the per-camera rule engine: tracked detections of a frame -> violations.
 evidence.py — evidence snapshots: the confirming frame with box, zone and caption.
 inference_loop.py — batches from all cameras -> backend -> each camera's tracker, rules, evidence.
+main_evidence.py — a sub-stream camera's evidence from its main stream, grabbed off the loop's threads.
 model_card.py — model cards: weights candidates, input size, class name -> object kind.
 presence.py — automatic verification (核查): is the resolved violation still there?
 tracker.py — one ByteTrack per camera, driven by frame timestamps.

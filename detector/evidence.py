@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from enum import StrEnum
 from pathlib import Path
 
 import cv2
@@ -42,6 +43,23 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX  # ASCII only
 CJK_PX_PER_SCALE = 34  # CJK font size per cv2 scale step: ideographs a little taller than cv2's capitals
 _INK_LEVELS = (np.arange(256, dtype=np.float32) / 255)[:, None]  # ink 0-255 -> share of the text colour
 _UNSAFE = re.compile(r"[^\w.-]+")  # camera ids become directory names
+
+
+class EvidencePicture(StrEnum):
+    """Which stream a sub-stream camera's (`detect_url`) evidence shows: the main stream's keyframe grabbed for
+    it, or, when the main stream gave none in time, the detection frame's sub-stream picture scaled up."""
+
+    MAIN_STREAM = "main-stream"
+    SUB_STREAM = "sub-stream"
+
+
+@dataclass(frozen=True, slots=True)
+class PictureSource:
+    """Where a sub-stream camera's evidence picture came from and when it was taken (wall clock); the sidecar
+    keeps both beside the detection frame's `ts` (a main-stream keyframe comes up to a keyframe interval later)."""
+
+    picture: EvidencePicture
+    ts: float
 
 
 def render_evidence(frame: Frame, violation: Violation, zone_polygon_px: np.ndarray | None,
@@ -144,10 +162,12 @@ def detections_path(snapshot: Path) -> Path:
 
 
 def detections_sidecar(frame: Frame, violation: Violation, detections: Detections,
-                       class_names: Mapping[int, str]) -> dict[str, object]:
+                       class_names: Mapping[int, str], source: PictureSource | None = None) -> dict[str, object]:
     """What the clean frame shows, as its sidecar holds it (JSON, version DETECTIONS_VERSION): every one of
     `detections` (all classes and confidences, pixel boxes, the tracker's id or null), the model's whole class
-    map, and the violation (`class_id` null for a class the map does not name)."""
+    map, and the violation (`class_id` null for a class the map does not name). For a sub-stream camera,
+    `source`: the picture's stream (`picture`: main-stream or sub-stream) and when it was taken (`picture_ts`;
+    `ts` stays the detection frame's, which the boxes were found on)."""
     names = {int(class_id): name for class_id, name in class_names.items()}
     ids = {name: class_id for class_id, name in sorted(names.items(), reverse=True)}  # the lowest id of a name
     return {
@@ -162,18 +182,18 @@ def detections_sidecar(frame: Frame, violation: Violation, detections: Detection
                                                                     strict=True)],
         "violation": {"id": violation.id, "kind": violation.kind, "bbox": [round(v, 2) for v in violation.bbox],
                       "class_id": ids.get(violation.class_name), "object_count": violation.object_count},
-    }
+    } | ({"picture": source.picture.value, "picture_ts": source.ts} if source is not None else {})
 
 
 def write_frame(frame: Frame, violation: Violation, detections: Detections, class_names: Mapping[int, str],
-                snapshot: Path) -> Path:
+                snapshot: Path, source: PictureSource | None = None) -> Path:
     """Write the clean frame (JPEG, FRAME_JPEG_QUALITY) and its detections' sidecar beside `snapshot`; returns
     the frame's path. Both or neither: a sidecar that cannot be written takes the frame away again."""
     path = frame_path(snapshot)
     if not cv2.imwrite(str(path), frame.image, [cv2.IMWRITE_JPEG_QUALITY, FRAME_JPEG_QUALITY]):
         raise OSError(f"camera {frame.camera_id}: could not write the clean frame {path}")
     try:
-        text = json.dumps(detections_sidecar(frame, violation, detections, class_names), ensure_ascii=False)
+        text = json.dumps(detections_sidecar(frame, violation, detections, class_names, source), ensure_ascii=False)
         detections_path(snapshot).write_text(text + "\n", encoding="utf-8")
     except Exception:
         path.unlink(missing_ok=True)
@@ -233,10 +253,10 @@ class EvidenceWrites:
         return path
 
     def write_frame(self, frame: Frame, violation: Violation, detections: Detections,
-                    class_names: Mapping[int, str], snapshot: Path) -> Path | None:
+                    class_names: Mapping[int, str], snapshot: Path, source: PictureSource | None = None) -> Path | None:
         """The clean frame and its sidecar beside `snapshot` (write_frame); None when they cannot be written."""
         try:
-            path = write_frame(frame, violation, detections, class_names, snapshot)
+            path = write_frame(frame, violation, detections, class_names, snapshot, source)
         except Exception as exc:  # noqa: BLE001 - whatever breaks the files, the incident goes on
             self.frames.failed(frame.camera_id, snapshot.parent, exc)
             return None

@@ -22,12 +22,14 @@ from common.stage_cpu import Stage, stage_cpu
 from detector.backends.backend import Backend
 from detector.detections import Detections
 from detector.engine import RuleEngine
-from detector.evidence import EvidenceWrites
+from detector.evidence import EvidenceWrites, PictureSource
+from detector.main_evidence import EvidenceJob, MainEvidence
 from detector.presence import PresenceResult, Verifier
 from detector.tracker import CameraTracker
 from detector.violation import Violation
 from streams.frame import Frame
 from streams.mailbox import LatestFrameSlots
+from streams.main_picture import MainStream
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,15 @@ class CameraDetectorState:
         frame and every one of `detections` beside the snapshot when `evidence_frames` is on. A violation
         whose snapshot cannot be written keeps `snapshot` and `frame` None, one whose clean frame cannot,
         `frame` (see EvidenceWrites)."""
+        violations, seen = self.judge(frame, detections)
+        if evidence_dir is None or not violations:
+            return violations
+        with stage_cpu(Stage.EVIDENCE):
+            return [self.keep_evidence(frame, v, seen, evidence_dir, tz) for v in violations]
+
+    def judge(self, frame: Frame, detections: Detections) -> tuple[list[Violation], Detections]:
+        """Track and apply the rules: the frame's violations, and its detections as its evidence lists them
+        (with the tracker's ids when `evidence_frames` is on)."""
         size = (frame.width, frame.height)
         if self.frame_size is not None and size != self.frame_size:
             # Tracks in the old picture's pixels would not match; rules remember objects in
@@ -72,18 +83,17 @@ class CameraDetectorState:
             # The look check reads the detector's (smaller) picture: it takes boxes as fractions of the frame,
             # so the full-size picture is converted only for a violation's evidence.
             violations = self.engine.evaluate(frame.ts, tracked, size, frame.detect_image)
-        if evidence_dir is None or not violations:
-            return violations
-        with stage_cpu(Stage.EVIDENCE):
-            seen = with_track_ids(detections, tracked) if self.evidence_frames else detections
-            return [self._keep_evidence(frame, v, seen, evidence_dir, tz) for v in violations]
+        seen = with_track_ids(detections, tracked) if violations and self.evidence_frames else detections
+        return violations, seen
 
-    def _keep_evidence(self, frame: Frame, violation: Violation, detections: Detections, evidence_dir: Path,
-                       tz: tzinfo) -> Violation:
+    def keep_evidence(self, frame: Frame, violation: Violation, detections: Detections, evidence_dir: Path,
+                      tz: tzinfo, source: PictureSource | None = None) -> Violation:
+        """The violation with its snapshot and clean frame written on `frame`'s picture (for a sub-stream
+        camera: the main stream's, or the fallback, as `source` says; the sidecar keeps it)."""
         snapshot = self.evidence.write(frame, violation, self.engine.zone(violation.zone).pixel_polygon(
             frame.width, frame.height), evidence_dir, tz, self.kind_labels.get(violation.kind))
         # Beside the snapshot: without one (its folder failing), there is nowhere to put the frame either.
-        clean = self.evidence.write_frame(frame, violation, detections, self.engine.class_names, snapshot) \
+        clean = self.evidence.write_frame(frame, violation, detections, self.engine.class_names, snapshot, source) \
             if snapshot is not None and self.evidence_frames else None
         return replace(violation, snapshot=snapshot, frame=clean)
 
@@ -134,7 +144,8 @@ class CameraStats:
 @dataclass
 class LoopStats:
     """Counters of one inference loop, each written by one of its two threads (the batch counters and the
-    histograms by the inferring one, `cameras` by the post one); read from any."""
+    histograms by the inferring one, `cameras` by the post one; a sub-stream camera's counts of what
+    it hands on, by the evidence worker); read from any."""
 
     batches: int = 0
     inference_s: float = 0.0  # time inside backend.detect
@@ -192,6 +203,10 @@ class InferenceLoop(ThreadRole):
     snapshot (the violation goes on with `snapshot` None, counted in `stats`). Stops when `stop` is set or the slots
     are closed and drained; the batch already inferred is still handed on first.
 
+    With `main_evidence`, a camera it names a main stream for (its detector watches the sub-stream) has its
+    evidence written and its violations handed on by that worker, once a main-stream picture is grabbed (or the
+    grab timed out): the post thread never waits on a connection.
+
     >>> loop = InferenceLoop(backend, slots, cameras, on_violation, stop)  # doctest: +SKIP
     >>> thread = loop.start()                                              # doctest: +SKIP
     """
@@ -203,7 +218,8 @@ class InferenceLoop(ThreadRole):
                  max_wait_ms: float = 5.0, evidence_dir: Path | None = None, tz: tzinfo = UTC,
                  verifier: Verifier | None = None, on_verdict: Callable[[PresenceResult], None] | None = None,
                  clock: Callable[[], float] = time.time,
-                 on_batch: Callable[[list[Frame]], None] | None = None) -> None:
+                 on_batch: Callable[[list[Frame]], None] | None = None,
+                 main_evidence: MainEvidence | None = None) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
         self.backend, self.slots = backend, slots
@@ -216,6 +232,7 @@ class InferenceLoop(ThreadRole):
         self.evidence_dir, self.tz = evidence_dir, tz
         self.verifier, self.on_verdict, self.clock = verifier, on_verdict, clock
         self.on_batch = on_batch
+        self.main_evidence = main_evidence
         self.stats = LoopStats()
         self._unknown_cameras: set[str] = set()  # frames without a state: warned about once (removed ones: never)
         self._changes_lock = threading.Lock()
@@ -359,19 +376,44 @@ class InferenceLoop(ThreadRole):
         stats.frames += 1
         if self.verifier is not None and self.verifier.watching(frame.camera_id):
             self._verify(frame, detections, state, stats)
+        main = self.main_evidence.stream(frame.camera_id) if self.main_evidence is not None else None
         try:
-            violations = state.process(frame, detections, self.evidence_dir, self.tz)
+            if main is None or self.evidence_dir is None:
+                violations = state.process(frame, detections, self.evidence_dir, self.tz)
+            else:
+                violations, seen = state.judge(frame, detections)
+                if violations:
+                    self._evidence_from_main(frame, violations, seen, state, stats, main, self.evidence_dir)
+                return
         except Exception:
             stats.errors += 1
             log.exception("camera %s: frame %d failed in tracking, rules or evidence",
                           frame.camera_id, frame.seq)
             return
         for violation in violations:
-            stats.violations += 1
-            if self.evidence_dir is not None and violation.snapshot is None:
-                stats.evidence_failures += 1
-            try:
-                self.on_violation(violation, frame)
-            except Exception:
-                stats.errors += 1
-                log.exception("camera %s: handing on %s failed", frame.camera_id, violation.kind)
+            self._hand_on(violation, frame, stats)
+
+    def _evidence_from_main(self, frame: Frame, violations: list[Violation], seen: Detections,
+                            state: CameraDetectorState, stats: CameraStats, main: MainStream,
+                            evidence_dir: Path) -> None:
+        """The violations to the evidence worker, which writes their evidence on a main-stream picture and
+        hands them on."""
+        assert self.main_evidence is not None
+
+        def keep(picture: Frame, violation: Violation, source: PictureSource) -> Violation:
+            return state.keep_evidence(picture, violation, seen, evidence_dir, self.tz, source)
+
+        def hand_on(violation: Violation, detected: Frame) -> None:
+            self._hand_on(violation, detected, stats)
+
+        self.main_evidence.submit(EvidenceJob(frame, violations, main, keep, hand_on))
+
+    def _hand_on(self, violation: Violation, frame: Frame, stats: CameraStats) -> None:
+        stats.violations += 1
+        if self.evidence_dir is not None and violation.snapshot is None:
+            stats.evidence_failures += 1
+        try:
+            self.on_violation(violation, frame)
+        except Exception:
+            stats.errors += 1
+            log.exception("camera %s: handing on %s failed", frame.camera_id, violation.kind)
