@@ -56,6 +56,7 @@ SIDES = ("ours", "null", "ultralytics")
 LABELS = {"ours": "AI Brain", "null": "AI Brain, null detector", "ultralytics": "Ultralytics track (pt)"}
 QUICK_CAMERAS = {"ours": [2], "null": [2], "ultralytics": [1]}
 STAGE_LABELS = {"tracking_rules": "tracking+rules"}
+BUSY_CORES = 0.25  # other processes' CPU above this during a step: the figures are not the machine's
 
 
 @dataclass
@@ -166,6 +167,11 @@ def report(sides: dict[str, Side], saturation: Window | None, args: argparse.Nam
     if ultra is not None and ultra.detected:
         print(f"ultralytics at {ultra.cameras} cameras: {ultra.cpu_per_frame_s * 1000:.1f} ms of CPU per frame "
               f"(it decodes every frame of every stream)")
+    busiest = max((w.cores_used(w.others_cpu_s) for side in sides.values() for w in side.windows.values()),
+                  default=0.0)
+    if busiest > BUSY_CORES:
+        print(f"\nWARNING: other processes used up to {busiest:.2f} cores during the steps: the machine was not "
+              "quiet, and the figures are lower than it gives")
     if args.quick:
         print("\nquick: a fixed few cameras and short windows, a smoke test: these are not the figures")
 
