@@ -98,17 +98,27 @@ def detect_size(model: LoadedModel) -> tuple[int, int]:
 def source_settings(site: Site, camera: CameraConfig, *, url: str | None = None, replay_origin: float | None = None,
                     detect_size: tuple[int, int] | None = None) -> SourceSettings:
     """Live camera settings, or replay settings (every frame kept, timeline from `replay_origin`); the
-    detector's picture shrunk to fit `detect_size` (`detect_size(model)`), or None: full size."""
+    detector's picture shrunk to fit `detect_size` (`detect_size(model)`), or None: full size. A live camera
+    with a `detect_url` decodes that sub-stream (a replay, or another `url`, reads the file given only)."""
     source = url or site.camera_source(camera)
     replay = replay_origin is not None
     is_file = "://" not in source
+    detect_url = camera_sub_stream(site, camera) if url is None and not replay else None
     return SourceSettings(
         camera_id=camera.id, url=source, decode=camera.decode, decode_device=camera.decode_device,
         detect_fps=camera.detect_fps,
         open_timeout_s=camera.open_timeout_s, read_timeout_s=camera.read_timeout_s,
         offline_after_s=camera.offline_after_s, backoff_max_s=camera.reconnect_max_s, live=not replay,
         pace=is_file and not replay, loop=camera.loop and not replay, replay_origin=replay_origin,
-        detect_size=detect_size)
+        detect_size=detect_size, detect_url=detect_url)
+
+
+def camera_sub_stream(site: Site, camera: CameraConfig) -> str | None:
+    """The camera's `detect_url`, a file path taken from the site file's folder; None without one."""
+    if camera.detect_url is None:
+        return None
+    url = camera.detect_url.get_secret_value()
+    return url if "://" in url else str(site.path(url))
 
 
 def closed_loop(site: Site) -> ClosedLoop:

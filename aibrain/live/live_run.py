@@ -35,6 +35,7 @@ from configs.load import Site, load_site
 from configs.problems import ConfigError
 from configs.schema import CameraConfig
 from detector.inference_loop import CameraDetectorState, InferenceLoop
+from detector.main_evidence import MainEvidence
 from detector.presence import Verifier
 from detector.violation import Violation
 from routing.broker.feedback_consumer import FeedbackConsumer
@@ -47,6 +48,7 @@ from routing.incidents.store import pending_count
 from streams.frame import Frame
 from streams.health import HealthEvent
 from streams.mailbox import LatestFrameSlots
+from streams.main_picture import MainStream
 from streams.source import CameraReader, SourceSettings
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ class LiveRun:
     watcher: DeadlineWatcher
     verification: VerificationCoordinator
     pictures: CameraPictures
+    main_evidence: MainEvidence  # sub-stream cameras' evidence, grabbed from their main streams
     web: WebRole | None = None  # the workbench, when the site has a `web:` section
     supervisor: Supervisor = field(init=False)  # watches every role in `roles()`
 
@@ -134,18 +137,21 @@ class LiveRun:
                                 reader_stops[camera.id])
                    for camera in cameras]
         detector_states = {camera.id: assemble.camera_detector_state(site, camera, model) for camera in cameras}
+        main_evidence = MainEvidence()
+        main_evidence.use(main_streams(readers))
         detector = site.config.detector
         inference = InferenceLoop(
             model.backend, slots, detector_states, on_violation=on_violation,
             stop=stop, max_batch=detector.max_batch, max_wait_ms=detector.max_wait_ms,
             evidence_dir=site.path(site.config.evidence_dir), tz=site.config.tz,
-            verifier=verifier, on_verdict=verification.on_verdict, on_batch=pictures.offer)
+            verifier=verifier, on_verdict=verification.on_verdict, on_batch=pictures.offer,
+            main_evidence=main_evidence)
         web = (WebRole(Workbench.build(site, sessions, after_resolve=verification.kick), web_listener, stop)
                if web_listener else None)
         return cls(site=site, stop=stop, shard=shard, model=model, sessions=sessions, loop=loop, slots=slots,
                    readers=readers, reader_stops=reader_stops, camera_health=camera_health, inference=inference,
                    intake=intake, relay=relay, feedback=feedback, watcher=watcher, verification=verification,
-                   pictures=pictures, web=web)
+                   pictures=pictures, main_evidence=main_evidence, web=web)
 
     def roles(self) -> list[ThreadRole]:
         """Every role thread of the run, in start order: what takes their output starts before them."""
@@ -247,6 +253,7 @@ class LiveRun:
             self.slots.add(camera_id)
             readers[camera_id] = self._start_reader(source)
         self.readers = list(readers.values())
+        self.main_evidence.use(main_streams(self.readers))
         self.supervisor.watch(self.roles())
         self.site = site
         if not self.readers:
@@ -291,12 +298,18 @@ class LiveRun:
             reader.join(JOIN_TIMEOUT_S)
         self.slots.close()
         self.inference.join(JOIN_TIMEOUT_S)
+        self.main_evidence.close()  # its violations still reach the intake (each grab is bounded)
         self.intake.join(JOIN_TIMEOUT_S)
         self.intake.spool_remaining()
         for role in (self.pictures, self.verification, self.watcher, self.feedback, self.relay, self.web):
             if role is not None:
                 role.join(JOIN_TIMEOUT_S)
         self.log_status()
+
+
+def main_streams(readers: list[CameraReader]) -> dict[str, MainStream]:
+    """The main stream of each reader that decodes a sub-stream, by camera: where its evidence is grabbed."""
+    return {reader.settings.camera_id: reader.main_stream for reader in readers if reader.main_stream is not None}
 
 
 def run_live(site: Site, shard: tuple[int, int] = (0, 1)) -> int:
