@@ -215,7 +215,8 @@ class CameraReader(ThreadRole):
         yield_to_inference()
         if self._origin is None:
             self._origin = time.time()
-        self._health.report(CameraState.CONNECTING, s.safe_url)
+        self._health.report(CameraState.CONNECTING, s.safe_url if s.detect_url is None else
+                            f"{redact_url(s.detect_url)} (sub-stream; evidence from {s.safe_url})")
         while not self._stop.is_set():
             try:
                 next_pass = self._read_once()
