@@ -15,10 +15,12 @@ CPU per frame; goal >= 0.95) and the per-camera spread (goal within +-20 % of th
 
 Prints each step as it ends, then: cameras sustained per side, the saturation figures, CPU ms per frame by stage
 (from aibrain_stage_cpu_seconds; `unattributed` is the process's CPU no stage saw: the model's own threads,
-demuxing, queues), and the null-detector ceiling. The full run takes about 25 min; --quick (a fixed few cameras,
-short windows: a smoke test, not figures) about 2 min.
+demuxing, queues), and the null-detector ceiling. The full run takes 25-30 min and wants a quiet machine (it
+warns when other processes took CPU); --quick (a fixed few cameras, short windows: a smoke test, not figures)
+about 1.5 min.
 
-Usage: .venv/bin/python scripts/bench_capacity.py [--quick] [--sides ours,null,ultralytics] [--model M.onnx]
+Usage: .venv/bin/python scripts/bench_capacity.py [--quick] [--sides ours,null,ultralytics]
+       [--model rect|square|PATH] [--ours-cameras N,N] [--workdir DIR]
 """
 
 from __future__ import annotations
