@@ -90,8 +90,8 @@ def camera_detector_state(site: Site, camera: CameraConfig, model: LoadedModel) 
 
 def detect_size(model: LoadedModel) -> tuple[int, int]:
     """(width, height) of the box the readers shrink the detector's picture to fit: the model's input, which
-    it would be shrunk to anyway (an ONNX model's from its metadata; a backend that does not say, the card's)."""
-    height, width = getattr(model.backend, "input_size", (model.card.input_size, model.card.input_size))
+    it would be shrunk to anyway (an ONNX model's from its metadata, Ultralytics' imgsz square)."""
+    height, width = model.backend.input_size
     return width, height
 
 

@@ -15,21 +15,14 @@ CARD = ModelCard(name="m", description="d", weights=["m.onnx"], licence="l", pro
                  object_kinds={"car": "motor_vehicle"})
 
 
-class Backend:
+class SizedBackend:
     class_names = {0: "car"}
     max_batch = 1
+    input_size = (384, 640)  # (height, width), as OnnxBackend reads it from the model
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         return [Detections.empty() for _ in images]
 
 
-class SizedBackend(Backend):
-    input_size = (384, 640)  # (height, width), as OnnxBackend reads it from the model
-
-
 def test_the_backend_s_input_size_as_width_and_height() -> None:
     assert detect_size(LoadedModel(SizedBackend(), CARD, Path("m.onnx"))) == (640, 384)
-
-
-def test_a_backend_that_does_not_say_takes_the_card_s_square() -> None:
-    assert detect_size(LoadedModel(Backend(), CARD, Path("m.pt"))) == (320, 320)
