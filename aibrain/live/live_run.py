@@ -284,8 +284,12 @@ class LiveRun:
         unusable = {r.settings.camera_id: sum(asdict(r.stats().dropped).values()) for r in self.readers}
         # Under overload a keyframes camera skips decoding rather than dropping: "behind" shows here, not as drops.
         skipped = {r.settings.camera_id: r.stats().frames_skipped for r in self.readers}
+        evidence = self.main_evidence.stats
+        # Sub-stream cameras' evidence: how often the main stream gave no picture in time (a camera's main stream down).
+        main_stream = (f", main-stream evidence {evidence.grabbed}, sub-stream fallbacks {evidence.fallbacks}"
+                       if evidence.grabbed or evidence.fallbacks else "")
         log.info("status: frames detected %s, dropped %s, incidents %d, outbox unsent %s, unusable pictures %s, "
-                 "skipped %s", frames, dropped, self.intake.stats.incidents, unsent, unusable, skipped)
+                 "skipped %s%s", frames, dropped, self.intake.stats.incidents, unsent, unusable, skipped, main_stream)
 
     def shutdown(self) -> None:
         """Readers and inference stop first; what was detected is still stored, or, if the database

@@ -147,6 +147,7 @@ def test_detected_on_the_sub_stream_with_evidence_from_the_main_stream(
     assert picture is not None and abs(picture.shape[1] / picture.shape[0] - 16 / 9) < 0.02, \
         "the detector saw the sub-stream at the main stream's 16:9, not at D1's 704x576"
     assert "/Streaming/Channels/102" in log and "no picture from the main stream" not in log
+    assert "main-stream evidence 1, sub-stream fallbacks 0" in log, "the status line at the end"
 
 
 def test_without_the_main_stream_the_incident_comes_with_the_sub_streams_picture(
@@ -165,3 +166,4 @@ def test_without_the_main_stream_the_incident_comes_with_the_sub_streams_picture
     side = sidecar(incident)
     assert side["picture"] == "sub-stream" and side["picture_ts"] == side["ts"]
     assert "no picture from the main stream" in log and time.monotonic() - started < 120
+    assert "main-stream evidence 0, sub-stream fallbacks 1" in log
