@@ -29,6 +29,7 @@ from aibrain.web.user_commands import add_arguments as add_users_arguments
 from aibrain.web.workbench import Workbench
 from aibrain.worker import worker_commands
 from aibrain.worker.arguments import add_arguments as add_worker_arguments
+from common.redact import redact_url
 from configs.checks import check_evidence_dir
 from configs.problems import ConfigError
 from configs.schema import WebConfig
@@ -47,8 +48,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"{site.file}: OK")
     for camera in config.cameras:
         zones = ", ".join(f"{z.name}{sorted(z.tags)}" for z in camera.zones)
+        detect = (f"; detects on the sub-stream {redact_url(camera.detect_url.get_secret_value())}"
+                  if camera.detect_url is not None else "")
         print(f"  camera {camera.id} ({camera.name}): {camera.decode.value} on {camera.decode_device.value} "
-              f"@ {camera.detect_fps} fps; zones: {zones}")
+              f"@ {camera.detect_fps} fps; zones: {zones}{detect}")
     for worker in config.workers:
         print(f"  worker {worker.id} ({worker.name}): grids {worker.grids}, shifts {worker.shifts}")
     for rule in config.rules:

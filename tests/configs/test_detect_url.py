@@ -3,6 +3,8 @@ by its file, camera and field."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,11 @@ def test_an_unreadable_sub_stream_file_is_named(tmp_path: Path) -> None:
         load_site(site_with(tmp_path, "clip.mp4", "missing-sub.mp4"))
     [problem] = caught.value.problems
     assert problem.field == "cameras[0] (cam-01).detect_url" and "missing-sub.mp4 is not readable" in problem.message
+
+
+def test_check_config_names_the_sub_stream_without_its_password(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "aibrain", "check-config", str(site_with(tmp_path, MAIN, SUB))],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "detects on the sub-stream rtsp://***@10.0.0.7/Streaming/Channels/102" in run.stdout
+    assert SECRET not in run.stdout + run.stderr
