@@ -21,6 +21,7 @@ from aibrain.live.verifier_role import VerificationCoordinator
 from common.durations import DurationHistogram
 from common.stage_cpu import STAGE_CPU
 from detector.inference_loop import InferenceLoop
+from detector.main_evidence import MainEvidence
 from routing.broker.feedback_consumer import FeedbackConsumer
 from routing.broker.relay import OutboxRelay
 from routing.incidents.deadline_watcher import DeadlineWatcher
@@ -44,6 +45,7 @@ class RunView(Protocol):
     watcher: DeadlineWatcher
     verification: VerificationCoordinator
     supervisor: Supervisor
+    main_evidence: MainEvidence
 
     def unsent_messages(self) -> int: ...
 
@@ -76,7 +78,7 @@ class LiveRunCollector(Collector):
             dropped.add_metric([camera], run.slots.dropped(camera))
             skipped.add_metric([camera], reader.stats().frames_skipped)
             online.add_metric([camera], 1.0 if reader.stats().state is CameraState.ONLINE else 0.0)
-        yield from (frames, dropped, skipped, online, unusable, no_snapshot)
+        yield from (frames, dropped, skipped, online, unusable, no_snapshot, main_stream_evidence(run.main_evidence))
         yield stage_cpu_family()
         alive = GaugeMetricFamily("aibrain_role_alive", "1 while the role's thread runs (or finished by itself)",
                                   labels=["role"])
@@ -125,6 +127,17 @@ class LiveRunCollector(Collector):
             if feedback.dead_letter_depth is not None:
                 yield _gauge("aibrain_dead_letter_messages", "messages in the dead-letter queue",
                              feedback.dead_letter_depth)
+
+
+def main_stream_evidence(evidence: MainEvidence) -> CounterMetricFamily:
+    """Sub-stream cameras' confirmations by the picture their evidence shows: a sub-stream picture means the main
+    stream gave no keyframe in time (down, or its password changed) while the sub-stream still works."""
+    family = CounterMetricFamily("aibrain_main_stream_evidence", "violations of sub-stream (detect_url) cameras by "
+                                 "the picture their evidence shows: main-stream, or sub-stream when the main stream "
+                                 "gave none in time", labels=["picture"])
+    family.add_metric(["main-stream"], evidence.stats.grabbed)
+    family.add_metric(["sub-stream"], evidence.stats.fallbacks)
+    return family
 
 
 def stage_cpu_family() -> CounterMetricFamily:
