@@ -23,6 +23,8 @@ from tests.detector.rule_frames import T0, picture
 from tests.detector.test_inference_loop import BICYCLE, CARD_CLASSES, camera_state
 from tests.detector.test_standing_identity import (
     DEFAULT_LOOKS,
+    SOHAIB_CAR_FRAMES,
+    assert_sohaib_cars_told_apart,
     car,
     confirmations,
     flickering,
@@ -130,14 +132,8 @@ def test_the_loop_detects_on_the_small_picture_and_converts_the_full_one_only_fo
 
 @pytest.mark.parametrize("box", [DETECT_BOX, (340, 340)], ids=["640 box", "a third of 1024"])
 def test_real_cars_at_the_same_place_are_told_apart_on_the_small_picture(box: tuple[int, int]) -> None:
-    frames = {n: fitted(image, box) for n, image in footage_frames(
-        shared_asset("footage/videos/sohaib_raasta_traffic.mp4"), {25, 88, 138, 175}).items()}
-    silver = look_of(frames[25], fractions((465.3, 296.7, 497.9, 321.3), 1024, 576))
-    dark_grey = fractions((468.4, 293.2, 500.2, 320.5), 1024, 576)
-    assert compare(silver, frames[138], dark_grey, DEFAULT_LOOKS) is Likeness.DIFFERENT
-    taxi = look_of(frames[88], fractions((419.8, 286.3, 448.5, 312.7), 1024, 576))
-    dark_car = fractions((419.4, 285.5, 447.9, 310.2), 1024, 576)
-    assert compare(taxi, frames[175], dark_car, DEFAULT_LOOKS) is Likeness.DIFFERENT
+    assert_sohaib_cars_told_apart({n: fitted(image, box) for n, image in footage_frames(
+        shared_asset("footage/videos/sohaib_raasta_traffic.mp4"), SOHAIB_CAR_FRAMES).items()})
 
 
 @pytest.mark.parametrize("box", [(150, 150), (100, 100)], ids=["half", "a third"])

@@ -223,7 +223,15 @@ def fractions(box: tuple[float, float, float, float], width: int, height: int) -
 def test_real_cars_at_the_same_place_are_told_apart() -> None:
     """The two false incidents of sohaib_raasta_traffic.mp4 (issue 12): each time a car stopped where
     another had been seconds before. Grey and silver look alike in colour; their shapes do not."""
-    frames = footage_frames(shared_asset("footage/videos/sohaib_raasta_traffic.mp4"), {25, 88, 138, 175})
+    assert_sohaib_cars_told_apart(footage_frames(shared_asset("footage/videos/sohaib_raasta_traffic.mp4"),
+                                                 SOHAIB_CAR_FRAMES))
+
+
+SOHAIB_CAR_FRAMES = {25, 88, 138, 175}  # a silver car, then a dark-grey one where it stood; a taxi, then a dark car
+
+
+def assert_sohaib_cars_told_apart(frames: dict[int, np.ndarray]) -> None:
+    """`frames`: SOHAIB_CAR_FRAMES of sohaib_raasta_traffic.mp4 (1024x576), at any size (boxes are fractions)."""
     silver = look_of(frames[25], fractions((465.3, 296.7, 497.9, 321.3), 1024, 576))
     dark_grey = fractions((468.4, 293.2, 500.2, 320.5), 1024, 576)
     assert compare(silver, frames[138], dark_grey, DEFAULT_LOOKS) is Likeness.DIFFERENT
