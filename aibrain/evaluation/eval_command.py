@@ -47,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     incidents.add_argument("--slack-s", type=float, metavar="S",
                            help="seconds a window is widened by on each side (default: 1/detect_fps + 0.5)")
     incidents.add_argument("--no-progress", action="store_true", help="no progress bars")
+    incidents.add_argument("--full-size-detect", action="store_true",
+                           help="the detector sees the full-size picture, not one shrunk to the model's input "
+                           "(the path before issue 13), to compare figures")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     report_dir: Path | None = args.report
     evaluation = evaluate(site, camera, [EvalFile(f, e, frame_size(f)) for f, e in zip(files, entries, strict=True)],
                           dwells, slack_s, progress=not args.no_progress,
-                          evidence_dir=report_dir / "evidence" if report_dir else None)
+                          evidence_dir=report_dir / "evidence" if report_dir else None,
+                          full_size_detect=args.full_size_detect)
     print_figures(evaluation)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

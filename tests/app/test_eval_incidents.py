@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.e2e.replay_site import write_site
@@ -33,10 +34,11 @@ def evaluate(tmp_path: Path, model: Path, files: list[Path], entries: list[dict[
     return run, json.loads(out.read_text(encoding="utf-8"))
 
 
+@pytest.mark.parametrize("picture", [[], ["--full-size-detect"]], ids=["shrunk", "full-size"])
 def test_the_parked_car_named_in_the_truth_is_confirmed_right(
-        tmp_path: Path, pialin_street: Path, yolo_onnx: Path) -> None:
+        tmp_path: Path, pialin_street: Path, yolo_onnx: Path, picture: list[str]) -> None:
     run, figures = evaluate(tmp_path, yolo_onnx, [pialin_street],
-                            [{"file": "pialin_street.mp4", "objects": [PEUGEOT]}])
+                            [{"file": "pialin_street.mp4", "objects": [PEUGEOT]}], *picture)
     assert (figures["truth"], figures["camera"], figures["files"]) == \
         (str(tmp_path / "truth.yaml"), "cam-07", [str(pialin_street)])
     parking = figures["kinds"]["motor_parking"]
