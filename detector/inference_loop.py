@@ -143,9 +143,9 @@ class CameraStats:
 
 @dataclass
 class LoopStats:
-    """Counters of one inference loop, each written by one of its two threads (the batch counters and the
-    histograms by the inferring one, `cameras` by the post one; a sub-stream camera's counts of what
-    it hands on, by the evidence worker); read from any."""
+    """Counters of one inference loop (the batch counters and the histograms written by its inferring threads,
+    under the loop's lock; `cameras` by the post thread; a sub-stream camera's counts of what it hands on, by
+    the evidence worker); read from any."""
 
     batches: int = 0
     inference_s: float = 0.0  # time inside backend.detect
@@ -192,11 +192,16 @@ class InferenceLoop(ThreadRole):
 
     Two threads: this role's takes and infers batches; a second one (`<thread_name>-post`) does the rest
     of each batch, in batch order, while the next batch is inferred (the model's run lets go of the GIL,
-    the post work is Python). A batch is taken from the mailbox only once the post thread has started on
-    the one before, so at most one inferred batch waits and frames wait in the mailbox, where a newer
-    frame may still replace them. A camera's frames keep their order: each batch is taken after the one
-    before it and the post work is sequential. Detector states (`reconfigure`) are swapped and the
-    verifier's expired looks handed on by the post thread.
+    the post work is Python). A batch is handed on only once the post thread has started on the one
+    before, so at most one inferred batch waits and frames wait in the mailbox, where a newer frame may
+    still replace them. Detector states (`reconfigure`) are swapped and the verifier's expired looks
+    handed on by the post thread.
+
+    With `more_backends` (further sessions of the same model), each infers on a thread of its own
+    (`<thread_name>-<n>`) beside the role's, all handing on to the one post thread: the cores a single
+    session's fork/join leaves idle are used. A camera's frames keep their order: its cameras are held in
+    flight in the mailbox from the take until the post thread has handed the frame on, so a camera is in
+    one batch at a time, and the post work is sequential.
 
     One camera's failure (rules, the callback) is logged with its id and costs that frame only; a
     failed inference costs that batch only; a snapshot that cannot be written costs only the
@@ -219,10 +224,11 @@ class InferenceLoop(ThreadRole):
                  verifier: Verifier | None = None, on_verdict: Callable[[PresenceResult], None] | None = None,
                  clock: Callable[[], float] = time.time,
                  on_batch: Callable[[list[Frame]], None] | None = None,
-                 main_evidence: MainEvidence | None = None) -> None:
+                 main_evidence: MainEvidence | None = None, more_backends: Sequence[Backend] = ()) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
         self.backend, self.slots = backend, slots
+        self.more_backends = tuple(more_backends)
         self.cameras: Mapping[str, CameraDetectorState] = dict(cameras)  # replaced whole, by this thread only
         self.on_violation, self.stop = on_violation, stop
         self.max_batch = max_batch
@@ -234,6 +240,7 @@ class InferenceLoop(ThreadRole):
         self.on_batch = on_batch
         self.main_evidence = main_evidence
         self.stats = LoopStats()
+        self._stats_lock = threading.Lock()  # the inferring threads' counters
         self._unknown_cameras: set[str] = set()  # frames without a state: warned about once (removed ones: never)
         self._changes_lock = threading.Lock()
         self._changes: dict[str, CameraDetectorState | None] = {}  # queued by `reconfigure`, not yet applied
@@ -267,20 +274,38 @@ class InferenceLoop(ThreadRole):
         post = threading.Thread(target=self._post_loop, args=(handoff, threading.current_thread()),
                                 name=f"{self.thread_name}-post", daemon=True)
         post.start()
+        done = threading.Event()  # the role's thread is leaving: the other inferring threads end too
+        helpers = [threading.Thread(target=self._infer_loop, args=(backend, handoff, done),
+                                    name=f"{self.thread_name}-{n}", daemon=True)
+                   for n, backend in enumerate(self.more_backends, start=2)]
+        for helper in helpers:
+            helper.start()
         try:
-            while not self.stop.is_set():
-                frames = self.slots.take_batch(self.max_batch, self.max_wait_s, POLL_TIMEOUT_S)
-                inferred = self._infer(frames) if frames else None
-                if inferred is not None:
-                    handoff.put(inferred)
-                    # Until the post thread takes it (done with the batch before): only then is the next batch
-                    # taken from the mailbox, its frames as fresh as they can be.
-                    handoff.join()
-                elif not frames and self.slots.closed:
-                    return
+            self._infer_loop(self.backend, handoff, done)
         finally:
+            done.set()
+            for helper in helpers:
+                helper.join()
             handoff.put(None)
             post.join()
+            # Every thread of this run has ended: a camera taken by one that was killed mid-batch is free again.
+            self.slots.release_all()
+
+    def _infer_loop(self, backend: Backend, handoff: queue.Queue[_Inferred | None], done: threading.Event) -> None:
+        """One inferring thread: take a batch, infer it on `backend`, hand it to the post thread; until `stop`,
+        `done`, or the slots are closed and drained."""
+        while not self.stop.is_set() and not done.is_set():
+            frames = self.slots.take_batch(self.max_batch, self.max_wait_s, POLL_TIMEOUT_S, hold=True)
+            inferred = self._infer(frames, backend) if frames else None
+            if inferred is not None:
+                handoff.put(inferred)
+                # Until the post thread takes it (done with the batch before): only then is the next batch
+                # taken from the mailbox, its frames as fresh as they can be.
+                handoff.join()
+            elif frames:
+                self.slots.release(f.camera_id for f in frames)  # the batch failed: its cameras' next frames
+            elif self.slots.closed and not self.slots.pending():
+                return
 
     def _post_loop(self, handoff: queue.Queue[_Inferred | None], inferring: threading.Thread) -> None:
         """The post thread: each inferred batch in turn; between batches, and every POLL_TIMEOUT_S while none
@@ -305,30 +330,36 @@ class InferenceLoop(ThreadRole):
                     self._hand_on_verdicts(self.verifier.expire(self.clock()))
             except Exception:  # a bug must not stop the post thread: the inferring one would wait for it forever
                 log.exception("the post work of the inference loop failed")
+            finally:
+                if inferred is not None:
+                    self.slots.release(f.camera_id for f in inferred.frames)
 
     def process_batch(self, frames: list[Frame]) -> None:
         """Infer one batch (the backend splits it to its own max_batch) and hand each frame on, on this
         thread (tests, benchmarks)."""
-        inferred = self._infer(frames)
+        inferred = self._infer(frames, self.backend)
         if inferred is not None:
             self._post(inferred)
 
-    def _infer(self, frames: list[Frame]) -> _Inferred | None:
+    def _infer(self, frames: list[Frame], backend: Backend) -> _Inferred | None:
         """The batch's detections, boxes in full-size pixels; None when the inference failed."""
         now = self.clock()
-        for frame in frames:
-            self.stats.frame_age.observe(now - frame.ts)
+        with self._stats_lock:
+            for frame in frames:
+                self.stats.frame_age.observe(now - frame.ts)
         started = time.perf_counter()
         try:
-            detections = detect(self.backend, frames)
+            detections = detect(backend, frames)
         except Exception:
-            self.stats.backend_errors += 1
+            with self._stats_lock:
+                self.stats.backend_errors += 1
             log.exception("inference failed on a batch of cameras %s", [f.camera_id for f in frames])
             return None
         inference_s = time.perf_counter() - started
-        self.stats.inference_s += inference_s
-        self.stats.batch_inference.observe(inference_s)
-        self.stats.batches += 1
+        with self._stats_lock:
+            self.stats.inference_s += inference_s
+            self.stats.batch_inference.observe(inference_s)
+            self.stats.batches += 1
         return _Inferred(frames, detections)
 
     def _post(self, inferred: _Inferred) -> None:

@@ -23,6 +23,10 @@ class LatestFrameSlots:
     the frames' own time was unfair: a camera overtaken got a newer frame, fell behind the others
     and was overtaken again; measured with 24 cameras, -56 % to +66 % of the mean.)
 
+    Several model sessions take batches side by side: `take_batch(..., hold=True)` keeps the cameras
+    taken in flight until `release`d, and never hands out a camera in flight, so a camera's next frame
+    waits until its previous one has been handed on (its frames keep their order).
+
     >>> slots = LatestFrameSlots()
     >>> import numpy as np
     >>> img = np.zeros((2, 2, 3), np.uint8)
@@ -41,6 +45,7 @@ class LatestFrameSlots:
         self._dropped: Counter[str] = Counter()
         self._cameras: set[str] = set(cameras)  # and every camera that has put a frame since
         self._removed: set[str] = set()  # cameras taken out by a reload: their late frames are refused
+        self._in_flight: set[str] = set()  # cameras whose frame was taken with `hold` and not yet released
         self._closed = False
 
     def put_latest(self, frame: Frame) -> None:
@@ -75,34 +80,54 @@ class LatestFrameSlots:
             self._cond.notify_all()
             return True
 
-    def take_batch(self, max_batch: int, max_wait_s: float, timeout_s: float) -> list[Frame]:
-        """Up to `max_batch` frames from distinct cameras, the least recently served cameras first (among
-        equals, the longest waiting); empties their slots.
+    def take_batch(self, max_batch: int, max_wait_s: float, timeout_s: float, hold: bool = False) -> list[Frame]:
+        """Up to `max_batch` frames from distinct cameras not in flight, the least recently served cameras
+        first (among equals, the longest waiting); empties their slots. With `hold`, those cameras are in
+        flight until `release`d.
 
-        Waits up to `timeout_s` for a first frame (returns [] if none or closed), then up to
+        Waits up to `timeout_s` for a first frame (returns [] if none, or closed and empty), then up to
         `max_wait_s` longer for more cameras, returning early once `max_batch` are ready or every
-        camera seen so far has a frame waiting (a batch holds one frame per camera).
+        camera seen so far and not in flight has a frame waiting (a batch holds one frame per camera).
         """
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
         with self._cond:
-            if not self._cond.wait_for(lambda: self._slots or self._closed, timeout_s):
+            # Closed, the frames of cameras in flight are still taken once released: only an empty mailbox ends.
+            if not self._cond.wait_for(lambda: self._ready() or (self._closed and not self._slots), timeout_s):
                 return []
             deadline = time.monotonic() + max_wait_s
-            while len(self._slots) < min(max_batch, len(self._cameras)) and not self._closed:
+            while len(self._ready()) < min(max_batch, len(self._cameras - self._in_flight)) and not self._closed:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._cond.wait(remaining)
             # A stable sort: cameras served equally long ago keep their waiting order.
-            batch = sorted(self._slots.values(), key=lambda f: self._served.get(f.camera_id, -1))[:max_batch]
+            batch = sorted(self._ready(), key=lambda f: self._served.get(f.camera_id, -1))[:max_batch]
             self._batches += 1
             for frame in batch:
                 del self._slots[frame.camera_id]
                 self._served[frame.camera_id] = self._batches
+                if hold:
+                    self._in_flight.add(frame.camera_id)
             # Producers blocked in put_wait may now fill their emptied slots.
             self._cond.notify_all()
             return batch
+
+    def _ready(self) -> list[Frame]:
+        """The waiting frames that may be taken (their camera not in flight), in waiting order."""
+        return [frame for camera_id, frame in self._slots.items() if camera_id not in self._in_flight]
+
+    def release(self, camera_ids: Iterable[str]) -> None:
+        """The frames of these cameras taken with `hold` have been handed on: their next ones may be taken."""
+        with self._cond:
+            self._in_flight.difference_update(camera_ids)
+            self._cond.notify_all()
+
+    def release_all(self) -> None:
+        """Nothing is in flight any more (the inference loop's threads have all ended)."""
+        with self._cond:
+            self._in_flight.clear()
+            self._cond.notify_all()
 
     def add(self, camera_id: str) -> None:
         """Expect frames of a camera added while running (a site reload)."""
@@ -119,6 +144,7 @@ class LatestFrameSlots:
             self._slots.pop(camera_id, None)
             self._dropped.pop(camera_id, None)
             self._served.pop(camera_id, None)
+            self._in_flight.discard(camera_id)
             self._cond.notify_all()
 
     def dropped(self, camera_id: str) -> int:

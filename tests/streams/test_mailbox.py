@@ -203,3 +203,43 @@ def test_replay_producers_under_threads_deliver_every_frame_in_order() -> None:
     for camera in cameras:
         assert taken[camera] == list(range(per_camera))
         assert slots.dropped(camera) == 0
+
+
+def test_a_camera_held_in_flight_is_not_taken_again_until_released() -> None:
+    slots = LatestFrameSlots(cameras=("a", "b"))
+    slots.put_latest(frame("a", 0))
+    assert [f.seq for f in slots.take_batch(max_batch=4, max_wait_s=0, timeout_s=0, hold=True)] == [0]
+    slots.put_latest(frame("a", 1))
+    slots.put_latest(frame("b", 0))
+    started = time.monotonic()
+    assert [f.camera_id for f in slots.take_batch(max_batch=4, max_wait_s=10.0, timeout_s=0, hold=True)] == ["b"]
+    assert time.monotonic() - started < 5.0, "every camera not in flight is in: nothing more to wait for"
+    assert slots.take_batch(max_batch=4, max_wait_s=0, timeout_s=0.05) == [], "a's frame waits for its release"
+    slots.release(["a"])
+    assert [(f.camera_id, f.seq) for f in slots.take_batch(max_batch=4, max_wait_s=0, timeout_s=0)] == [("a", 1)]
+
+
+def test_release_wakes_a_waiting_take_and_remove_forgets_the_camera_in_flight() -> None:
+    slots = LatestFrameSlots(cameras=("a",))
+    slots.put_latest(frame("a", 0))
+    slots.take_batch(max_batch=1, max_wait_s=0, timeout_s=0, hold=True)
+    slots.put_latest(frame("a", 1))
+    threading.Timer(0.05, slots.release, args=(["a"],)).start()
+    assert [f.seq for f in slots.take_batch(max_batch=1, max_wait_s=0, timeout_s=5.0)] == [1]
+    slots.put_latest(frame("a", 2))
+    slots.take_batch(max_batch=1, max_wait_s=0, timeout_s=0, hold=True)
+    slots.remove("a")
+    slots.add("a")
+    slots.put_latest(frame("a", 3))
+    assert [f.seq for f in slots.take_batch(max_batch=1, max_wait_s=0, timeout_s=0)] == [3]
+
+
+def test_closed_slots_still_hand_out_a_frame_whose_camera_is_released() -> None:
+    slots = LatestFrameSlots(cameras=("a",))
+    slots.put_latest(frame("a", 0))
+    slots.take_batch(max_batch=1, max_wait_s=0, timeout_s=0, hold=True)
+    slots.put_latest(frame("a", 1))
+    slots.close()
+    threading.Timer(0.05, slots.release_all).start()
+    assert [f.seq for f in slots.take_batch(max_batch=1, max_wait_s=0, timeout_s=5.0)] == [1]
+    assert slots.take_batch(max_batch=1, max_wait_s=0, timeout_s=5.0) == [], "closed and empty: at once"
