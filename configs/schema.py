@@ -227,6 +227,9 @@ class DetectorConfig(Strict):
                                 "site file), so a restart does not spend minutes building them again")
     trt_fp16: bool = Field(True, description="TensorRT may run layers in fp16 (faster; scores shift slightly)")
     trt_workspace_mb: int = Field(2048, ge=64, le=262144, description="GPU memory TensorRT may use to build an engine")
+    sessions: int | None = Field(None, ge=1, le=64, description="model sessions inferring side by side in `aibrain "
+                                 "run`, each on a thread of its own with the cores shared out among them; absent: one "
+                                 "per core when the model runs on the CPU (ONNX), else 1")
 
     @field_validator("providers")
     @classmethod

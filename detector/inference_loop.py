@@ -194,14 +194,15 @@ class InferenceLoop(ThreadRole):
     of each batch, in batch order, while the next batch is inferred (the model's run lets go of the GIL,
     the post work is Python). A batch is handed on only once the post thread has started on the one
     before, so at most one inferred batch waits and frames wait in the mailbox, where a newer frame may
-    still replace them. Detector states (`reconfigure`) are swapped and the verifier's expired looks
-    handed on by the post thread.
+    still replace them. A camera's frames keep their order: each batch is taken after the one before it
+    and the post work is sequential. Detector states (`reconfigure`) are swapped and the verifier's
+    expired looks handed on by the post thread.
 
     With `more_backends` (further sessions of the same model), each infers on a thread of its own
     (`<thread_name>-<n>`) beside the role's, all handing on to the one post thread: the cores a single
-    session's fork/join leaves idle are used. A camera's frames keep their order: its cameras are held in
-    flight in the mailbox from the take until the post thread has handed the frame on, so a camera is in
-    one batch at a time, and the post work is sequential.
+    session's fork/join leaves idle are used. The cameras of a batch are then held in flight in the mailbox
+    from the take until the post thread has handed their frames on, so a camera is in one batch at a time
+    and its frames keep their order.
 
     One camera's failure (rules, the callback) is logged with its id and costs that frame only; a
     failed inference costs that batch only; a snapshot that cannot be written costs only the
@@ -294,8 +295,11 @@ class InferenceLoop(ThreadRole):
     def _infer_loop(self, backend: Backend, handoff: queue.Queue[_Inferred | None], done: threading.Event) -> None:
         """One inferring thread: take a batch, infer it on `backend`, hand it to the post thread; until `stop`,
         `done`, or the slots are closed and drained."""
+        # One session keeps a camera's order by itself (each batch handed on before the next is taken), and a
+        # camera's next frame may be inferred while its last one is in the post work (a replay's one camera).
+        hold = bool(self.more_backends)
         while not self.stop.is_set() and not done.is_set():
-            frames = self.slots.take_batch(self.max_batch, self.max_wait_s, POLL_TIMEOUT_S, hold=True)
+            frames = self.slots.take_batch(self.max_batch, self.max_wait_s, POLL_TIMEOUT_S, hold=hold)
             inferred = self._infer(frames, backend) if frames else None
             if inferred is not None:
                 handoff.put(inferred)

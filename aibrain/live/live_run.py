@@ -102,7 +102,7 @@ class LiveRun:
         """The roles for `cameras`, wired and not yet started; `shard` names the intake's spool and the
         workbench's files, so shards on one host keep theirs apart. With `web_listener` (bound by
         `run_live` before anything starts) the workbench is served too."""
-        model = assemble.open_model(site)
+        model = assemble.open_model(site, side_by_side=True)
         sessions = assemble.sessions(site.database_url())
         loop = assemble.closed_loop(site)
         topology = loop.topology
@@ -145,7 +145,7 @@ class LiveRun:
             stop=stop, max_batch=detector.max_batch, max_wait_ms=detector.max_wait_ms,
             evidence_dir=site.path(site.config.evidence_dir), tz=site.config.tz,
             verifier=verifier, on_verdict=verification.on_verdict, on_batch=pictures.offer,
-            main_evidence=main_evidence)
+            main_evidence=main_evidence, more_backends=model.more_backends)
         web = (WebRole(Workbench.build(site, sessions, after_resolve=verification.kick), web_listener, stop)
                if web_listener else None)
         return cls(site=site, stop=stop, shard=shard, model=model, sessions=sessions, loop=loop, slots=slots,
@@ -171,7 +171,8 @@ class LiveRun:
         for role in self.roles():
             role.start()
         broker = self.site.broker_url()
-        log.info("running %d camera(s) with %s; alerts %s", len(self.readers), self.model.weights,
+        log.info("running %d camera(s) with %s (%d session(s) side by side); alerts %s", len(self.readers),
+                 self.model.weights, 1 + len(self.model.more_backends),
                  f"to {redact_url(broker)}" if broker else "kept in the outbox (no broker configured)")
 
     # -- reloading the site file -------------------------------------------------------------------

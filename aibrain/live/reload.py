@@ -20,7 +20,7 @@ RESTART_ONLY = ("timezone", "district", "database", "broker", "broker_tls", "que
                 "evidence_dir", "evidence_frames", "model", "model_card", "model_dirs", "metrics_port", "metrics_host",
                 "web")
 RESTART_ONLY_DETECTOR = ("confidence", "iou", "max_batch", "max_wait_ms", "providers", "device_id", "trt_cache_dir",
-                         "trt_fp16", "trt_workspace_mb")  # the model is built once, at start
+                         "trt_fp16", "trt_workspace_mb", "sessions")  # the model is built once, at start
 RESTART_ONLY_ESCALATION = ("check_every_s",)
 
 

@@ -498,7 +498,7 @@ FIELD_NAMES = {"timezone", "database", "broker", "queue_prefix", "fallback_queue
                "min_count", "type", "metrics_port", "metrics_host", "broker_tls", "offline_after_s", "district",
                "web", "host", "port", "session_idle_min", "session_max_h", "secure_cookies",
                "evidence_frames", "decode_device", "providers", "device_id", "trt_cache_dir", "trt_fp16",
-               "trt_workspace_mb", *IDENTITY_PARAMETERS}
+               "trt_workspace_mb", "sessions", *IDENTITY_PARAMETERS}
 
 NOT_A_LIST = st.sampled_from(["x", 5, {"a": 1}, None, True])
 

@@ -98,3 +98,22 @@ def test_one_backend_runs_no_helper_thread() -> None:
     assert [t.name for t in threading.enumerate() if t.name.startswith("inference-")] == ["inference-post"]
     slots.close()
     assert ended(loop, thread)
+
+
+def test_one_session_infers_a_cameras_next_frame_during_its_post_work() -> None:
+    second_inferring, overlapped = threading.Event(), []
+
+    def hook(call: int, images: Sequence[np.ndarray]) -> None:
+        if call == 1:
+            second_inferring.set()
+
+    def on_batch(frames: list[Frame]) -> None:
+        if frames[0].seq == 0:  # a replay's one camera: its next frame is not held back
+            overlapped.append(second_inferring.wait(WAIT_S))
+
+    loop, slots, stop, thread = started_loop(HookedBackend(hook), ["a"], on_batch=on_batch)
+    for seq in range(2):
+        assert slots.put_wait(frame("a", seq), stop, WAIT_S)
+    slots.close()
+    assert ended(loop, thread)
+    assert overlapped == [True]
