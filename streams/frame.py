@@ -49,7 +49,8 @@ class Frame:
     picture the detector sees, smaller than full size to save CPU (default: `image`); boxes found on it
     are scaled back by `detect_scale`, so everything after the detector works in full-size pixels.
     `width` and `height` are always the full size. Not thread-safe for the first `image` read from two
-    threads at once (both would convert; harmless, but wasteful): the inference thread does it.
+    threads at once (both would convert; harmless, but wasteful): the detector's post thread does it (for a
+    sub-stream camera's evidence, a main-stream evidence worker, once the post thread has handed the frame on).
 
     >>> Frame("cam-01", 0, 1_700_000_000.0, 0.0, np.zeros((2, 2, 3), np.uint8), True).height
     2
