@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import func, select
 
 from aibrain import assemble
@@ -50,12 +52,19 @@ def dispatch_incident(bench: Workbench, camera_id: str = "cam-01", confirmed_at:
     return dispatcher.dispatch(violation).incident_id
 
 
+SIGNED_IN_WITHIN_S = 30.0
+
+
 def browser_sign_in(browser: Any, url: str, username: str) -> None:
-    """Open `url` signed out, and sign in on the page it sends the browser to, typing and clicking."""
+    """Open `url` signed out, and sign in on the page it sends the browser to, typing and clicking; returns
+    once the browser has left the sign-in page (a click does not wait for the page it submits to: a loaded
+    machine otherwise has the next find look at the sign-in page still)."""
     browser.get(url)
     browser.find_element("id", "username").send_keys(username)
     browser.find_element("id", "password").send_keys(PASSWORD)
-    browser.find_element("id", "sign-in").click()
+    button = browser.find_element("id", "sign-in")
+    button.click()
+    WebDriverWait(browser, SIGNED_IN_WITHIN_S).until(staleness_of(button))
 
 
 def stored_incident(bench: Workbench, incident_id: str) -> Incident:
