@@ -43,6 +43,18 @@ def fitted_size(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int] 
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def bgr_array(frame: av.VideoFrame, size: tuple[int, int] | None = None,
+              interpolation: str = FIT_INTERPOLATION) -> np.ndarray:
+    """`frame` as an HxWx3 BGR uint8 array, scaled to `size` (width, height) in the same swscale pass when
+    given; counted as conversion CPU. Same size in and out needs no scaling filter: POINT gives the same
+    pixels as the default filter there at about a third of the CPU (scripts/bench_pipeline.py)."""
+    with stage_cpu(Stage.CONVERSION):
+        if size is None:
+            return frame.to_ndarray(format="bgr24", interpolation="POINT")
+        return frame.reformat(width=size[0], height=size[1], format="bgr24",
+                              interpolation=interpolation).to_ndarray()
+
+
 @dataclass(frozen=True, slots=True)
 class DecodedFrame:
     """A decoded picture that the policy hands on, still in decoder memory (no pixel copy yet).
@@ -65,13 +77,8 @@ class DecodedFrame:
         return self.frame.height
 
     def to_bgr(self) -> np.ndarray:
-        """Convert to an HxWx3 BGR uint8 array (the one copy/colour conversion per frame).
-
-        Same size in and out, so no scaling filter is needed: POINT gives the same pixels as the
-        default filter here at about a third of the CPU (scripts/bench_pipeline.py).
-        """
-        with stage_cpu(Stage.CONVERSION):
-            return self.frame.to_ndarray(format="bgr24", interpolation="POINT")
+        """Convert to an HxWx3 BGR uint8 array at full size (the one copy/colour conversion per frame)."""
+        return bgr_array(self.frame)
 
     def to_bgr_fitting(self, width: int, height: int) -> np.ndarray | None:
         """The picture shrunk to fit a `width` x `height` box, proportions kept, as BGR: one swscale pass
@@ -79,9 +86,7 @@ class DecodedFrame:
         size = fitted_size((self.width, self.height), (width, height))
         if size is None:
             return None
-        with stage_cpu(Stage.CONVERSION):
-            return self.frame.reformat(width=size[0], height=size[1], format="bgr24",
-                                       interpolation=FIT_INTERPOLATION).to_ndarray()
+        return bgr_array(self.frame, size)
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ import numpy as np
 
 from common.redact import redact_url
 from common.stage_cpu import Stage, stage_cpu
-from streams.decode import FIT_INTERPOLATION, DecodedFrame, fitted_size, open_container, video_stream
+from streams.decode import DecodedFrame, bgr_array, fitted_size, open_container, video_stream
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +98,7 @@ class MainStream:
                     with stage_cpu(Stage.DECODE):
                         frames = packet.decode()
                     for frame in frames:
-                        with stage_cpu(Stage.CONVERSION):
-                            image = frame.to_ndarray(format="bgr24", interpolation="POINT")
+                        image = bgr_array(frame)
                         self._seen_size((frame.width, frame.height))
                         return MainPicture(image, time.time())
         except (av.FFmpegError, OSError, ValueError) as exc:
@@ -138,15 +137,10 @@ class SubStreamPicture:
 
     def to_bgr(self) -> np.ndarray:
         """The sub-stream's picture at the main stream's size, as BGR."""
-        return self._scaled(self.main_size, UPSCALE_INTERPOLATION)
+        return bgr_array(self.decoded.frame, self.main_size, UPSCALE_INTERPOLATION)
 
     def detect_image(self, box: tuple[int, int] | None) -> np.ndarray:
         """The detector's picture: the main stream's proportions, as large as fits `box` (the model's input)
         or, without one, the sub-stream's own size; one swscale pass from the decoder's YUV."""
         size = fitted_size(self.main_size, box or (self.decoded.width, self.decoded.height)) or self.main_size
-        return self._scaled(size, FIT_INTERPOLATION)
-
-    def _scaled(self, size: tuple[int, int], interpolation: str) -> np.ndarray:
-        with stage_cpu(Stage.CONVERSION):
-            return self.decoded.frame.reformat(width=size[0], height=size[1], format="bgr24",
-                                               interpolation=interpolation).to_ndarray()
+        return bgr_array(self.decoded.frame, size)
