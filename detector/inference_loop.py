@@ -436,7 +436,8 @@ class InferenceLoop(ThreadRole):
         assert self.main_evidence is not None
 
         def keep(picture: Frame, violation: Violation, source: PictureSource) -> Violation:
-            return state.keep_evidence(picture, violation, seen, evidence_dir, self.tz, source)
+            with stage_cpu(Stage.EVIDENCE):  # as `process` counts it for the other cameras
+                return state.keep_evidence(picture, violation, seen, evidence_dir, self.tz, source)
 
         def hand_on(violation: Violation, detected: Frame) -> None:
             self._hand_on(violation, detected, stats)
